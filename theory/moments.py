@@ -1,0 +1,160 @@
+r"""The moments :math:`M(j, k) = E_{a\sim\bar\pi}[a^j (1-a)^k]` behind every quantity of the theory.
+
+Every quantity of Feldman's model that depends on the prior is a ratio or a multiple of these
+moments of the marginal law :math:`\bar\pi` of one point's frequency :math:`a = D(x)`:
+:math:`\tau_\ell = M(\ell+1, n-\ell) / M(\ell, n-\ell)`, the expected number of points seen
+exactly :math:`\ell` times is :math:`N\binom{n}{\ell} M(\ell, n-\ell)`, and so on.
+
+They are returned as logarithms: a moment like :math:`M(1, 10^7)` is far below the float range
+when the prior has no mass near 1/n, but its logarithm is an ordinary number.
+
+``fixed`` variant: :math:`\bar\pi` is uniform over the normalised list, so
+:math:`M(j,k) = \frac1N\sum_i q_i^j (1-q_i)^k`, summed with a max-shifted log-sum-exp, with
+:math:`\log(1-q_i)` from ``log1p``. Exact up to float rounding (relative error ~1e-15 * log terms).
+
+``iid`` variant: see :mod:`theory.iid`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from theory.priors import FrequencyPrior, check_variant
+
+__all__ = ["log_moments", "log_moment", "log_moment_ladder"]
+
+
+def _log_sum_weighted(t: np.ndarray, weights: np.ndarray | None) -> float:
+    """log(sum_i w_i exp(t_i)), max-shifted; ``t`` is overwritten."""
+    m = float(t.max())
+    if m == -np.inf:
+        return -np.inf
+    np.subtract(t, m, out=t)
+    np.exp(t, out=t)
+    s = float(t.sum() if weights is None else weights @ t)
+    return m + float(np.log(s))
+
+
+def log_moments_fixed(prior: FrequencyPrior, pairs: Sequence[tuple[int, int]]) -> np.ndarray:
+    r""":math:`\log M(j,k)` under the fixed variant for each (j, k) in ``pairs``; shape (len(pairs),)."""
+    pos = np.isfinite(prior.log_q)
+    lq = prior.log_q[pos]
+    l1 = prior.log1m_q[pos]
+    w = None if prior.counts is None else prior.weights[pos]
+    n_zero = prior.num_zero
+    log_n = np.log(prior.N)
+    buf = np.empty_like(lq)
+    tmp = np.empty_like(lq)
+    out = np.empty(len(pairs))
+    for r, (j, k) in enumerate(pairs):
+        if j < 0 or k < 0:
+            raise ValueError(f"moment orders must be >= 0; got (j, k) = ({j}, {k})")
+        buf.fill(0.0)
+        if j:
+            np.multiply(lq, j, out=tmp)
+            buf += tmp
+        if k:
+            np.multiply(l1, k, out=tmp)  # -inf where q = 1, giving a zero term as it should
+            buf += tmp
+        val = _log_sum_weighted(buf, w)
+        if j == 0 and n_zero:
+            val = float(np.logaddexp(val, np.log(n_zero)))
+        out[r] = val - log_n
+    return out
+
+
+def log_moments(
+    prior: FrequencyPrior, pairs: Sequence[tuple[int, int]], *, variant: str = "fixed"
+) -> np.ndarray:
+    r""":math:`\log E_{a\sim\bar\pi}[a^j(1-a)^k]` for each pair ``(j, k)``; shape (len(pairs),).
+
+    ``variant`` is ``"fixed"`` (normalised list, random assignment) or ``"iid"`` (iid draws from
+    the prior, then normalised; :math:`\bar\pi^N` computed by :mod:`theory.iid`).
+    Source: Feldman (2020), arXiv 1906.05271, Section 2 (the definition of tau_l).
+    """
+    check_variant(variant)
+    pairs = [(int(j), int(k)) for j, k in pairs]
+    if variant == "fixed":
+        return log_moments_fixed(prior, pairs)
+    from theory.iid import log_moments_iid
+
+    return log_moments_iid(prior, pairs).values
+
+
+def log_moment(prior: FrequencyPrior, j: int, k: int, *, variant: str = "fixed") -> float:
+    r"""Single moment :math:`\log E_{a\sim\bar\pi}[a^j(1-a)^k]`; see :func:`log_moments`."""
+    return float(log_moments(prior, [(j, k)], variant=variant)[0])
+
+
+_BLOCK = 1 << 15
+
+
+def _ladder_fixed(prior: FrequencyPrior, n: int, L: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The fixed-variant ladder by the recurrence E_{l+1} = E_l * q / (1 - q); None on underflow.
+
+    Works block by block (32k entries) so that every pass stays in cache.
+    """
+    lv_all = prior.log_values
+    n_pos = lv_all.size - prior.num_zero_entries  # zeros (-inf) sit at the end
+    w_all = None if prior.counts is None else prior.weights
+    log_total = prior.log_total
+    # analytic maximum of a^l (1-a)^(n-l), the scale of step l; ratios between steps
+    ls = np.arange(L + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.where(ls > 0, ls * np.log(ls / n), 0.0) + np.where(
+            ls < n, (n - ls) * np.log1p(-ls / n), 0.0
+        )
+    step = np.exp(shift[:-1] - shift[1:])
+    s0 = np.zeros(L + 1)
+    s1 = np.zeros(L + 1)
+    for b in range(0, n_pos, _BLOCK):
+        q = np.exp(lv_all[b : min(b + _BLOCK, n_pos)] - log_total)
+        w = None if w_all is None else w_all[b : b + q.size]
+        with np.errstate(divide="ignore"):
+            e = np.log1p(-q)
+            r = q / (1.0 - q)
+        e *= n
+        np.exp(e, out=e)  # E_0 = (1 - q)^n <= 1
+        r[~np.isfinite(r)] = 0.0  # q = 1: (1 - q)^(n - l) = 0 for l < n
+        if w is not None:
+            e *= w
+        for l in range(L + 1):
+            s0[l] += e.sum()
+            s1[l] += e @ q
+            if l < L:
+                e *= r
+                e *= step[l]
+    if not ((s0 > 1e-250).all() and (s1 > 1e-250).all()):
+        return None
+    log_n = np.log(prior.N)
+    lo = shift + np.log(s0) - log_n
+    hi = shift + np.log(s1) - log_n
+    if prior.num_zero:
+        lo[0] = np.logaddexp(lo[0], np.log(prior.num_zero) - log_n)
+    return lo, hi
+
+
+def log_moment_ladder(
+    prior: FrequencyPrior, n: int, L: int, *, variant: str = "fixed"
+) -> tuple[np.ndarray, np.ndarray]:
+    r""":math:`\log M(\ell, n-\ell)` and :math:`\log M(\ell+1, n-\ell)` for :math:`\ell = 0..L`.
+
+    These are the denominators and numerators of :math:`\tau_\ell`, the expected number and mass
+    of points seen :math:`\ell` times. Under the fixed variant they come from the recurrence
+    :math:`q^{\ell+1}(1-q)^{n-\ell-1} = q^\ell(1-q)^{n-\ell}\cdot q/(1-q)`, rescaled at each
+    step by the analytic maximum :math:`\max_a a^\ell(1-a)^{n-\ell}`: one exp pass in total
+    instead of one per moment. If the scaled sums underflow (no mass near l/n), it falls back to
+    the max-shifted :func:`log_moments`. Shapes (L+1,), (L+1,).
+    """
+    check_variant(variant)
+    if not 0 <= L <= n:
+        raise ValueError(f"L must be in [0, n] = [0, {n}]; got {L}")
+    if variant == "fixed":
+        out = _ladder_fixed(prior, n, L)
+        if out is not None:
+            return out
+    pairs = [(l, n - l) for l in range(L + 1)] + [(l + 1, n - l) for l in range(L + 1)]
+    lm = log_moments(prior, pairs, variant=variant)
+    return lm[: L + 1], lm[L + 1 :]

@@ -1,0 +1,134 @@
+r"""Frequency quantities of Feldman's model: :math:`\tau_\ell`, counts, masses, the tail bound.
+
+Symbols (../shared/papers.md): n training examples, N subpopulations, :math:`\bar\pi` the law of
+one point's frequency (fixed or iid variant, :mod:`theory.priors`), :math:`a\sim\bar\pi`.
+All quantities go through the log moments of :mod:`theory.moments`, so they are stable for N and
+n up to 1e8 and beyond.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import gammaln
+
+from theory._validate import check_int
+from theory.moments import log_moments
+from theory.priors import FrequencyPrior
+
+__all__ = [
+    "log_binom",
+    "tau",
+    "taus",
+    "expected_seen_count",
+    "expected_seen_mass",
+    "unseen_mass",
+    "singleton_fraction",
+    "tail_weight",
+    "tail_weight_bound",
+]
+
+
+def log_binom(n: int, l: int) -> float:
+    """log of the binomial coefficient C(n, l)."""
+    return float(gammaln(n + 1) - gammaln(l + 1) - gammaln(n - l + 1))
+
+
+def _check_n_l(n: int, l: int, *, l_low: int = 0) -> tuple[int, int]:
+    n = check_int("n", n, low=1)
+    l = check_int("ell", l, low=l_low, high=n)
+    return n, l
+
+
+def taus(prior: FrequencyPrior, n: int, ells, *, variant: str = "fixed") -> np.ndarray:
+    r"""Vector of :math:`\tau_\ell` for each ``ell`` in ``ells`` (each in 1..n); shape (len(ells),).
+
+    .. math:: \tau_\ell = \frac{E_{a\sim\bar\pi}[a^{\ell+1}(1-a)^{n-\ell}]}
+                               {E_{a\sim\bar\pi}[a^{\ell}(1-a)^{n-\ell}]}
+
+    the expected frequency of a point seen exactly :math:`\ell` times in n draws
+    (posterior lemma). A ratio of log moments, so no underflow.
+    Source: Feldman (2020), arXiv 1906.05271, Section 2; ../shared/papers.md §1.2.
+    """
+    ells = [_check_n_l(n, l, l_low=1)[1] for l in ells]
+    pairs = [(l + 1, n - l) for l in ells] + [(l, n - l) for l in ells]
+    lm = log_moments(prior, pairs, variant=variant)
+    k = len(ells)
+    with np.errstate(invalid="ignore"):
+        return np.exp(lm[:k] - lm[k:])
+
+
+def tau(prior: FrequencyPrior, n: int, ell: int = 1, *, variant: str = "fixed") -> float:
+    r"""Expected frequency of a subpopulation seen exactly ``ell`` times in ``n`` draws.
+
+    .. math:: \tau_\ell = \frac{E_{a\sim\bar\pi}[a^{\ell+1}(1-a)^{n-\ell}]}
+                               {E_{a\sim\bar\pi}[a^{\ell}(1-a)^{n-\ell}]}
+
+    ``prior`` is :math:`\bar\pi` (via ``variant``); computed in log space, stable for n up to 1e8.
+    Source: Feldman (2020), arXiv 1906.05271, Section 2.
+    """
+    return float(taus(prior, n, [ell], variant=variant)[0])
+
+
+def expected_seen_count(
+    prior: FrequencyPrior, n: int, ell: int, *, variant: str = "fixed"
+) -> float:
+    r"""Expected number of points seen exactly ``ell`` times: :math:`N\binom{n}{\ell}M(\ell, n-\ell)`.
+
+    ``ell = 0`` gives the expected number of unseen points.
+    """
+    n, ell = _check_n_l(n, ell)
+    lm = log_moments(prior, [(ell, n - ell)], variant=variant)[0]
+    return float(np.exp(np.log(prior.N) + log_binom(n, ell) + lm))
+
+
+def expected_seen_mass(prior: FrequencyPrior, n: int, ell: int, *, variant: str = "fixed") -> float:
+    r"""Expected total frequency of the points seen exactly ``ell`` times.
+
+    .. math:: N\binom{n}{\ell}E[a^{\ell+1}(1-a)^{n-\ell}] = \tau_\ell\cdot
+              E[\#\{x: x\text{ seen }\ell\text{ times}\}]
+    """
+    n, ell = _check_n_l(n, ell)
+    lm = log_moments(prior, [(ell + 1, n - ell)], variant=variant)[0]
+    return float(np.exp(np.log(prior.N) + log_binom(n, ell) + lm))
+
+
+def unseen_mass(prior: FrequencyPrior, n: int, *, variant: str = "fixed") -> float:
+    r"""Expected probability mass of the points not seen in n draws: :math:`N E[a(1-a)^n]`."""
+    return expected_seen_mass(prior, n, 0, variant=variant)
+
+
+def singleton_fraction(prior: FrequencyPrior, n: int, *, variant: str = "fixed") -> float:
+    r"""Expected share of the n examples that are singletons: :math:`E[\#S_1]/n = N E[a(1-a)^{n-1}]`.
+
+    Feldman's worked example (Zipf, N = n = 50,000) gives 17.04%.
+    """
+    n = check_int("n", n, low=1)
+    lm = log_moments(prior, [(1, n - 1)], variant=variant)[0]
+    return float(np.exp(np.log(prior.N) + lm))
+
+
+def tail_weight(prior: FrequencyPrior, low: float, high: float, *, n: int | None = None) -> float:
+    r"""weight(:math:`\bar\pi`, [low, high]): the total frequency carried by points whose
+    normalised frequency lies in [low, high] (fixed variant, exact).
+
+    .. math:: \mathrm{weight}(\bar\pi,[\beta_1,\beta_2]) = N\,E_{a\sim\bar\pi}[a\,1(\beta_1\le a\le\beta_2)]
+
+    [summary] ../shared/papers.md §1.2 leaves the exact form unverified; this is the reading in
+    which weight is a probability mass (it equals 1 for the uniform prior with N = n).
+    """
+    q = prior.log_q
+    lo, hi = np.log(low), np.log(high)
+    inside = (q >= lo) & (q <= hi)
+    return float(np.sum(np.exp(q[inside]) * prior.weights[inside]))
+
+
+def tail_weight_bound(prior: FrequencyPrior, n: int) -> float:
+    r"""Feldman's lower bound on :math:`\tau_1` from the weight near 1/n (fixed variant).
+
+    .. math:: \tau_1 \ge \frac{1}{5n}\,\mathrm{weight}\big(\bar\pi, [\tfrac{1}{3n}, \tfrac{2}{n}]\big)
+
+    [summary] ../shared/papers.md §1.2 ("exact form unverified"): tests check it against the
+    exact :math:`\tau_1` over random priors with Hypothesis.
+    """
+    n = check_int("n", n, low=1)
+    return tail_weight(prior, 1.0 / (3 * n), 2.0 / n) / (5.0 * n)
