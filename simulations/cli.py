@@ -1,0 +1,267 @@
+"""The ``tailmem`` command.
+
+Subcommands: ``bound`` (the theory calculator), ``run`` (one experiment), ``reproduce`` (every
+experiment and a report), ``list`` (the experiments) and ``benchmark``. Invalid input gives one
+line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+__all__ = ["main", "build_parser", "prior_from_args"]
+
+PRIORS = ("zipf", "uniform", "two-point", "counts", "density")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit status 2
+        self.exit(2, f"tailmem: error: {message}\n")
+
+
+def _add_bound(sub) -> None:
+    p = sub.add_parser(
+        "bound",
+        help="exact theory numbers for a frequency prior",
+        description="Feldman's quantities for a frequency prior: tau_l, singleton fraction, unseen "
+        "mass, optimal error, the cost of not fitting singletons, of a memorization limit "
+        "(--gamma) or of label-DP (--epsilon).",
+    )
+    p.add_argument("--prior", choices=PRIORS, default="zipf", help="frequency prior (default zipf)")
+    p.add_argument("--N", type=int, help="number of subpopulations (not with --prior counts)")
+    p.add_argument("--n", type=int, required=True, help="number of training examples")
+    p.add_argument("--classes", type=int, default=10, help="number of classes m (default 10)")
+    p.add_argument(
+        "--variant",
+        choices=("fixed", "iid"),
+        default="fixed",
+        help="fixed: normalised list randomly assigned (the paper's examples); "
+        "iid: iid draws then normalised",
+    )
+    p.add_argument("--exponent", type=float, default=1.0, help="zipf: p_i ~ (i + offset)^-exponent")
+    p.add_argument("--offset", type=float, default=0.0, help="zipf: Zipf-Mandelbrot offset (> -1)")
+    p.add_argument("--heavy-fraction", type=float, help="two-point: fraction of heavy points")
+    p.add_argument("--ratio", type=float, help="two-point: heavy / light frequency (>= 1)")
+    p.add_argument("--counts", help="counts: comma-separated counts, or a .txt/.csv/.npy file")
+    p.add_argument("--density", help="density: a scipy.stats continuous distribution, e.g. beta")
+    p.add_argument("--density-args", default="", help="density: shape parameters, e.g. 0.5,2")
+    lim = p.add_mutually_exclusive_group()
+    lim.add_argument("--gamma", type=float, help="memorization limit gamma >= 0")
+    lim.add_argument("--epsilon", type=float, help="label-DP epsilon >= 0")
+    p.add_argument("--delta", type=float, default=0.0, help="label-DP delta in [0, 1] (default 0)")
+    p.add_argument(
+        "--noise",
+        type=float,
+        default=0.0,
+        help="label noise: probability 1 - kappa that a label is replaced by a uniform one",
+    )
+    p.add_argument("--ells", type=int, default=5, help="print tau_1..tau_ells (default 5)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+
+def _add_run(sub) -> None:
+    p = sub.add_parser("run", help="run one experiment")
+    p.add_argument("experiment", help="experiment name (see `tailmem list`)")
+    p.add_argument("--quick", action="store_true", help="the quick size")
+    p.add_argument("--out", default="results", help="output folder (default results/)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a config field (repeatable)",
+    )
+    r = sub.add_parser("reproduce", help="run every experiment and write report.md")
+    r.add_argument("--quick", action="store_true", help="quick sizes")
+    r.add_argument("--out", default="results", help="output folder (default results/)")
+    sub.add_parser("list", help="list the experiments and their config fields")
+    b = sub.add_parser("benchmark", help="speed against a straightforward reference")
+    b.add_argument("--N", type=int, default=10_000_000, help="N = n of the timed run (default 1e7)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="tailmem", description="Theory, simulation and measurement of memorization and the long tail."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_bound(sub)
+    _add_run(sub)
+    return parser
+
+
+def _read_counts(text: str):
+    import numpy as np
+
+    path = Path(text)
+    if path.suffix in {".npy", ".txt", ".csv"}:
+        if not path.is_file():
+            raise ValueError(f"--counts: file {text!r} does not exist")
+        try:
+            if path.suffix == ".npy":
+                return np.load(path, allow_pickle=False).ravel()
+            return np.loadtxt(path, delimiter="," if path.suffix == ".csv" else None).ravel()
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"--counts: cannot read {text!r} ({exc})") from None
+    try:
+        return np.array([float(x) for x in text.split(",") if x.strip()])
+    except ValueError:
+        raise ValueError(f"--counts: expected comma-separated numbers or a file; got {text!r}") from None
+
+
+def prior_from_args(args):
+    """The :class:`theory.FrequencyPrior` named by the ``bound`` arguments."""
+    import theory
+
+    def need(name, value):
+        if value is None:
+            raise ValueError(f"--{name.replace('_', '-')}: required with --prior {args.prior}")
+        return value
+
+    if args.prior == "counts":
+        return theory.from_counts(_read_counts(need("counts", args.counts)))
+    N = need("N", args.N)
+    if args.prior == "zipf":
+        return theory.zipf(N, args.exponent, offset=args.offset)
+    if args.prior == "uniform":
+        return theory.uniform(N)
+    if args.prior == "two-point":
+        return theory.two_point(
+            N, heavy_fraction=need("heavy_fraction", args.heavy_fraction), ratio=need("ratio", args.ratio)
+        )
+    import scipy.stats
+
+    name = need("density", args.density)
+    dist = getattr(scipy.stats, name, None)
+    if not isinstance(dist, scipy.stats.rv_continuous):
+        raise ValueError(f"--density: {name!r} is not a scipy.stats continuous distribution")
+    try:
+        shapes = [float(x) for x in args.density_args.split(",") if x.strip()]
+        frozen = dist(*shapes)
+        frozen.support()
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"--density-args: {args.density_args!r} do not fit {name} ({exc})") from None
+    return theory.from_density(frozen, N)
+
+
+def _bound(args) -> int:
+    import theory
+    from simulations.results import package_version
+
+    noise = args.noise
+    if not (0.0 <= noise <= 1.0) or math.isnan(noise):
+        raise ValueError(f"--noise must be a probability in [0, 1]; got {noise!r}")
+    prior = prior_from_args(args)
+    rep = theory.bound(
+        prior,
+        args.n,
+        args.classes,
+        variant=args.variant,
+        kappa=1.0 - noise,
+        gamma=args.gamma,
+        epsilon=args.epsilon,
+        delta=args.delta,
+        ells=args.ells,
+    )
+    d = rep.to_dict()
+    d["noise"] = noise
+    d["tailmem_version"] = package_version()
+    if args.json:
+        print(json.dumps(d, indent=2, allow_nan=False))
+        return 0
+    n = rep.n
+    rows = [
+        ("prior", rep.prior),
+        ("variant", rep.variant),
+        ("N, n, classes", f"{rep.N:,}, {rep.n:,}, {rep.classes}"),
+        ("label noise (1 - kappa)", f"{noise:g}"),
+    ]
+    rows += [(f"tau_{k} (x n)", f"{v:.6g}  ({v * n:.6g})") for k, v in rep.tau.items()]
+    rows += [
+        (
+            "singleton fraction",
+            f"{rep.singleton_fraction:.6g}  ({rep.expected_singletons:,.1f} expected singletons)",
+        ),
+        ("unseen mass", f"{rep.unseen_mass:.6g}  ({rep.expected_unseen_points:,.1f} expected unseen points)"),
+        (
+            "optimal error",
+            f"{rep.opt_error:.6g}"
+            + (f" +- {rep.opt_error_halfwidth:.2g}" if rep.opt_error_halfwidth else ""),
+        ),
+        ("cost if no singleton is fitted", f"{rep.cost_unfit_singletons:.6g}"),
+        ("least frequency x n", f"{rep.least_frequency_times_n:.6g}"),
+    ]
+    if rep.tail_weight_bound is not None:
+        rows.append(("tail-weight bound on tau_1 (x n)", f"{rep.tail_weight_bound * n:.6g}"))
+    if rep.cost_memorization_limit is not None:
+        what = (
+            f"gamma = {rep.gamma:g}"
+            if rep.gamma is not None
+            else f"eps = {rep.epsilon:g}, delta = {rep.delta:g}"
+        )
+        rows.append((f"cost of the limit ({what})", f"{rep.cost_memorization_limit:.6g}"))
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+    return 0
+
+
+def _run(args) -> int:
+    from simulations.experiments import get, make_config
+    from simulations.runner import run_experiment
+
+    exp = get(args.experiment)
+    cfg = make_config(exp, quick=args.quick, overrides=args.set)
+    out = Path(args.out) / exp.name
+    cmd = "tailmem run " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else f"tailmem run {exp.name}"
+    doc, figures = run_experiment(exp, cfg, out, command=cmd, quick=args.quick)
+    print(f"{exp.name}: wrote {out}/results.json and {len(figures)} figure(s) in {doc['wall_time_s']:.1f} s")
+    return 0
+
+
+def _reproduce(args) -> int:
+    from simulations.runner import reproduce
+
+    path = reproduce(Path(args.out), quick=args.quick)
+    print(f"wrote {path}")
+    return 0
+
+
+def _list(_args) -> int:
+    import dataclasses
+
+    from simulations.experiments import get, names
+
+    for name in names():
+        exp = get(name)
+        print(f"{name}: {exp.title}")
+        for f in dataclasses.fields(exp.config):
+            quick = f"  (quick: {exp.quick[f.name]})" if f.name in exp.quick else ""
+            print(f"    {f.name} = {f.default!r}{quick}")
+    return 0
+
+
+def _benchmark(args) -> int:
+    from simulations.benchmark import bound_benchmark
+
+    bound_benchmark(args.N)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``tailmem`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    handlers = {"bound": _bound, "run": _run, "reproduce": _reproduce, "list": _list, "benchmark": _benchmark}
+    try:
+        return handlers[args.command](args)
+    except (ValueError, ArithmeticError, OSError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"tailmem: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

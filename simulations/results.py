@@ -1,0 +1,139 @@
+"""Results on disk: provenance, atomic writes, and the experiment folder layout.
+
+An experiment folder holds ``results.json`` (config, numbers, seed, version, git revision, wall
+time), ``arrays.npz`` (plain numeric arrays, loadable with ``allow_pickle=False``) and figures.
+Every file is written to a temporary name and renamed; a folder is built under a temporary
+name and renamed into place, so a crash never leaves half a result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "package_version",
+    "git_revision",
+    "provenance",
+    "atomic_write_text",
+    "atomic_write_json",
+    "to_jsonable",
+    "replace_dir",
+    "make_build_dir",
+]
+
+
+def package_version() -> str:
+    """Installed version of the ``tailmem`` distribution (``0+unknown`` if not installed)."""
+    try:
+        return metadata.version("tailmem")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def git_revision() -> str:
+    """The git revision of the source tree the code runs from, ``+dirty`` if modified."""
+    here = Path(__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10
+        )
+        if rev.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def provenance() -> dict:
+    """Version, git revision, interpreter and library versions, machine."""
+    return {
+        "tailmem_version": package_version(),
+        "git_revision": git_revision(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+    }
+
+
+def to_jsonable(obj):
+    """Convert dataclasses, numpy scalars/arrays, tuples and paths into JSON-ready values."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None if np.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    return obj
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def make_build_dir(parent: Path, name: str) -> Path:
+    """A fresh temporary folder next to where ``name`` will go, with ordinary permissions."""
+    parent.mkdir(parents=True, exist_ok=True)
+    build = Path(tempfile.mkdtemp(prefix=f".{name}.build-", dir=parent))
+    os.chmod(build, 0o777 & ~_umask())
+    return build
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: str | Path, obj) -> None:
+    """Write ``obj`` as indented JSON, atomically."""
+    atomic_write_text(path, json.dumps(to_jsonable(obj), indent=2, allow_nan=False) + "\n")
+
+
+def replace_dir(built: Path, target: Path) -> None:
+    """Move the fully built folder ``built`` to ``target``, replacing any old one."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+    os.replace(built, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

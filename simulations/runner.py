@@ -1,0 +1,85 @@
+"""Run registered experiments into result folders, and ``reproduce`` them all with a report."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from simulations.experiments import Experiment, get, make_config, names
+from simulations.results import (
+    atomic_write_json,
+    atomic_write_text,
+    make_build_dir,
+    provenance,
+    replace_dir,
+    to_jsonable,
+)
+
+__all__ = ["run_experiment", "reproduce"]
+
+
+def run_experiment(
+    exp: Experiment, cfg, out: Path, *, command: str, quick: bool = False
+) -> tuple[dict, list[str]]:
+    """Run ``exp`` at ``cfg`` and write its folder ``out`` atomically.
+
+    The folder gets ``results.json`` (config, results, provenance, wall time, the command),
+    ``arrays.npz`` and the figures. Returns (results.json content, figure names).
+    """
+    start = time.perf_counter()
+    results, arrays = exp.run(cfg)
+    wall = time.perf_counter() - start
+    out = Path(out)
+    build = make_build_dir(out.parent, out.name)
+    try:
+        np.savez(build / "arrays.npz", **{k: np.asarray(v) for k, v in arrays.items()})
+        figures = exp.plot(results, arrays, build)
+        doc = {
+            "experiment": exp.name,
+            "title": exp.title,
+            "command": command,
+            "quick": quick,
+            "config": to_jsonable(cfg),
+            "seed": getattr(cfg, "seed", None),
+            "results": to_jsonable(results),
+            "figures": figures,
+            "wall_time_s": wall,
+            "provenance": provenance(),
+        }
+        atomic_write_json(build / "results.json", doc)
+        replace_dir(build, out)
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+    return doc, figures
+
+
+def reproduce(out: Path, *, quick: bool, log=sys.stderr) -> Path:
+    """Run every registered experiment into ``out/<name>/`` and write ``out/report.md``."""
+    out = Path(out)
+    sections = []
+    flag = " --quick" if quick else ""
+    for name in names():
+        exp = get(name)
+        cfg = make_config(exp, quick=quick)
+        print(f"[reproduce] {name} ...", file=log, flush=True)
+        doc, figures = run_experiment(
+            exp, cfg, out / name, command=f"tailmem run {name}{flag} --out {out}", quick=quick
+        )
+        print(f"[reproduce] {name} done in {doc['wall_time_s']:.1f} s", file=log, flush=True)
+        body = exp.report(doc["results"], [f"{name}/{f}" for f in figures])
+        sections.append(
+            f"## {exp.title}\n\nExperiment `{name}`; command `{doc['command']}`; "
+            f"wall time {doc['wall_time_s']:.1f} s; results in `{name}/results.json`.\n\n{body}\n"
+        )
+    prov = provenance()
+    head = (
+        f"# tailmem report\n\nMade by `tailmem reproduce{flag} --out {out}` with tailmem "
+        f"{prov['tailmem_version']} at git revision {prov['git_revision']} on {prov['machine']}.\n\n"
+    )
+    atomic_write_text(out / "report.md", head + "\n".join(sections))
+    return out / "report.md"

@@ -1,0 +1,171 @@
+"""The `tailmem` command: the bound calculator, experiments, reproduce, and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from simulations.cli import main
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "simulations.cli", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_bound_json_reproduces_feldman_table(capsys):
+    # ../shared/papers.md §1.4: Zipf(1), N = n = 50,000, 10 classes, fixed variant
+    rc = main(
+        [
+            "bound",
+            "--prior",
+            "zipf",
+            "--exponent",
+            "1.0",
+            "--N",
+            "50000",
+            "--n",
+            "50000",
+            "--classes",
+            "10",
+            "--variant",
+            "fixed",
+            "--gamma",
+            "0.5",
+            "--json",
+        ]
+    )
+    assert rc == 0
+    d = json.loads(capsys.readouterr().out)
+    for key in (
+        "tau_1",
+        "tau",
+        "singleton_fraction",
+        "unseen_mass",
+        "opt_error",
+        "cost_unfit_singletons",
+        "cost_memorization_limit",
+    ):
+        assert key in d
+    assert sorted(d["tau"]) == ["1", "2", "3", "4", "5"]
+    assert round(d["tau_1"] * 50_000, 4) == 0.4717
+    assert round(100 * d["singleton_fraction"], 2) == 17.04
+    assert round(100 * d["cost_unfit_singletons"], 2) == 7.23
+    assert round(100 * d["opt_error"], 2) == 15.34
+    assert round(d["tau"]["2"] * 50_000, 3) == 1.088
+    # gamma = 0.5 cost = tau_1 E[#S1] (1 - 1/10 - 0.5) = 0.4 * mass of singletons
+    np.testing.assert_allclose(
+        d["cost_memorization_limit"], d["cost_unfit_singletons"] * 0.4 / 0.9, rtol=1e-12
+    )
+
+
+def test_bound_epsilon_ln6_equals_gamma_half(capsys):
+    # papers.md §1.3: with 10 classes gamma = 0.5 corresponds to eps = ln 6, delta = 0
+    main(["bound", "--N", "5000", "--n", "50000", "--gamma", "0.5", "--json"])
+    g = json.loads(capsys.readouterr().out)["cost_memorization_limit"]
+    main(["bound", "--N", "5000", "--n", "50000", "--epsilon", str(np.log(6)), "--json"])
+    e = json.loads(capsys.readouterr().out)["cost_memorization_limit"]
+    np.testing.assert_allclose(e, g, rtol=1e-12)
+    assert round(g, 4) == 0.0146  # papers.md §1.4 disparate table, base subgroup
+
+
+def test_bound_table_is_readable(capsys):
+    assert main(["bound", "--N", "1000", "--n", "500", "--noise", "0.2"]) == 0
+    out = capsys.readouterr().out
+    assert "tau_1" in out and "optimal error" in out and "singleton fraction" in out
+
+
+def test_bound_other_priors(capsys, tmp_path):
+    f = tmp_path / "c.npy"
+    np.save(f, np.array([5000, 3000, 100, 3, 1]))
+    for args in (
+        ["--prior", "counts", "--counts", str(f)],
+        ["--prior", "counts", "--counts", "5000,3000,100,3,1"],
+        ["--prior", "uniform", "--N", "300"],
+        ["--prior", "two-point", "--N", "300", "--heavy-fraction", "0.1", "--ratio", "20"],
+        ["--prior", "density", "--density", "beta", "--density-args", "0.5,2", "--N", "1000"],
+    ):
+        assert main(["bound", *args, "--n", "200", "--json"]) == 0
+        d = json.loads(capsys.readouterr().out)
+        assert 0 <= d["singleton_fraction"] <= 1
+    main(["bound", "--prior", "counts", "--counts", str(f), "--n", "200", "--json"])
+    a = json.loads(capsys.readouterr().out)
+    main(["bound", "--prior", "counts", "--counts", "5000,3000,100,3,1", "--n", "200", "--json"])
+    b = json.loads(capsys.readouterr().out)
+    assert a["tau_1"] == b["tau_1"]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--N", "0", "--n", "10"], "N"),
+        (["--N", "-5", "--n", "10"], "N"),
+        (["--N", "10", "--n", "0"], "n"),
+        (["--N", "10", "--n", "10", "--classes", "1"], "classes"),
+        (["--N", "10", "--n", "10", "--exponent", "-1"], "exponent"),
+        (["--N", "10", "--n", "10", "--exponent", "nan"], "exponent"),
+        (["--N", "10", "--n", "10", "--gamma", "-0.1"], "gamma"),
+        (["--N", "10", "--n", "10", "--epsilon", "nan"], "epsilon"),
+        (["--N", "10", "--n", "10", "--noise", "1.5"], "noise"),
+        (["--N", "10", "--n", "10", "--noise", "nan"], "noise"),
+        (["--prior", "counts", "--counts", "1,nan,2", "--n", "10"], "counts"),
+        (["--prior", "counts", "--counts", "0,0", "--n", "10"], "counts"),
+        (["--prior", "counts", "--counts", "1,-2", "--n", "10"], "counts"),
+        (["--prior", "counts", "--counts", "missing.npy", "--n", "10"], "counts"),
+        (["--prior", "two-point", "--N", "10", "--n", "10", "--ratio", "2"], "heavy-fraction"),
+        (["--prior", "density", "--density", "nosuch", "--N", "10", "--n", "10"], "density"),
+        (["--N", "10", "--n", "10", "--gamma", "0.5", "--epsilon", "1"], "epsilon"),
+        (["--N", "10", "--n", "10", "--variant", "bogus"], "variant"),
+    ],
+)
+def test_bound_bad_input_one_line_exit_2(args, needle):
+    p = run_cli("bound", *args)
+    assert p.returncode == 2
+    assert "Traceback" not in p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0]
+    assert p.stdout == ""
+
+
+def test_run_unknown_experiment_lists_known():
+    p = run_cli("run", "no-such-experiment")
+    assert p.returncode == 2 and "feldman-examples" in p.stderr and "Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "needle"),
+    [("bogus=1", "bogus"), ("num_ratios=1", "num_ratios"), ("num_ratios=abc", "num_ratios")],
+)
+def test_run_bad_set_leaves_no_folder(tmp_path, setting, needle):
+    p = run_cli("run", "feldman-examples", "--quick", "--out", str(tmp_path), "--set", setting)
+    assert p.returncode == 2 and needle in p.stderr and "Traceback" not in p.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reproduce_quick_writes_results_figures_and_report(tmp_path):
+    p = run_cli("reproduce", "--quick", "--out", str(tmp_path))
+    assert p.returncode == 0, p.stderr
+    doc = json.loads((tmp_path / "feldman-examples" / "results.json").read_text())
+    assert doc["results"]["all_match"] is True
+    assert doc["quick"] is True and doc["config"]["num_ratios"] == 13
+    for key in ("tailmem_version", "git_revision"):
+        assert doc["provenance"][key]
+    assert doc["wall_time_s"] > 0
+    arrays = np.load(tmp_path / "feldman-examples" / "arrays.npz", allow_pickle=False)
+    assert arrays["tau1_times_n"].shape == (3, 13)
+    report = (tmp_path / "report.md").read_text()
+    for fig in doc["figures"]:
+        assert (tmp_path / "feldman-examples" / fig).stat().st_size > 10_000
+        assert f"feldman-examples/{fig}" in report
+    assert not [f for f in tmp_path.rglob(".*")]  # no temporary leftovers
+
+
+def test_list_names_fields(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "feldman-examples" in out and "num_ratios" in out

@@ -1,0 +1,70 @@
+"""Experiment registry, config overrides and the feldman-examples experiment at toy size."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import theory
+from simulations.experiments import apply_overrides, get, make_config, names
+from simulations.experiments.feldman_examples import FeldmanExamples, run
+from simulations.results import atomic_write_json, replace_dir
+
+
+def test_registry_and_quick_config():
+    assert "feldman-examples" in names()
+    exp = get("feldman-examples")
+    cfg = make_config(exp, quick=True, overrides=["exponents=0.5,1.5", "ratio_max=10"])
+    assert cfg.exponents == (0.5, 1.5) and cfg.ratio_max == 10.0 and cfg.num_ratios == 13
+    with pytest.raises(ValueError, match="unknown experiment"):
+        get("nope")
+
+
+def test_overrides_typed_and_validated():
+    cfg = FeldmanExamples()
+    assert apply_overrides(cfg, ["N=1e3"]).N == 1000
+    with pytest.raises(ValueError, match="N"):
+        apply_overrides(cfg, ["N=1.5"])
+    with pytest.raises(ValueError, match="valid fields"):
+        apply_overrides(cfg, ["nope=1"])
+    with pytest.raises(ValueError, match="FIELD=VALUE"):
+        apply_overrides(cfg, ["N"])
+    with pytest.raises(ValueError, match="ratio_max"):
+        apply_overrides(cfg, ["ratio_max=0.001"])
+
+
+def test_feldman_examples_toy_size_matches_published_and_theory():
+    cfg = FeldmanExamples(sweep_N=500, num_ratios=4, exponents=(1.0,))
+    results, arrays = run(cfg)
+    # the published tables do not depend on the sweep size
+    assert results["all_match"]
+    assert all(r["matches"] for r in results["main_table"])
+    # the sweep equals direct calls to theory (same numbers, independently assembled)
+    for b, n in enumerate(arrays["n"]):
+        np.testing.assert_allclose(
+            arrays["tau1_times_n"][0, b], theory.tau(theory.zipf(500), int(n)) * n, rtol=1e-12
+        )
+    assert (arrays["tail_bound_times_n"] <= arrays["tau1_times_n"] + 1e-15).all()
+
+
+def test_config_is_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        FeldmanExamples().N = 3  # type: ignore[misc]
+
+
+def test_atomic_helpers(tmp_path):
+    atomic_write_json(tmp_path / "a.json", {"x": np.float64(1.5), "y": np.arange(3)})
+    assert (tmp_path / "a.json").read_text().strip().startswith("{")
+    with pytest.raises(TypeError):  # unserialisable: fails before anything is written
+        atomic_write_json(tmp_path / "b.json", {"x": object()})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
+    built = tmp_path / "built"
+    built.mkdir()
+    (built / "f").write_text("new")
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "f").write_text("old")
+    replace_dir(built, target)
+    assert (target / "f").read_text() == "new" and not built.exists()
