@@ -95,7 +95,7 @@ def opt_error(
     )
     total = float(mass @ (1.0 - acc[: L + 1]))
     rest = 0.0 if L >= n else max(0.0, 1.0 - float(mass.sum())) * (1.0 - acc[L])
-    return OptError(total + rest / 2, rest / 2, L)
+    return OptError(float(total + rest / 2), float(rest / 2), L)
 
 
 def cost_unfit(
@@ -199,7 +199,7 @@ class BoundReport:
     opt_error_halfwidth: float
     cost_unfit_singletons: float
     least_frequency_times_n: float
-    tail_weight_bound: float | None
+    tail_weight_bound: float | None  # fixed variant only
     gamma: float | None = None
     epsilon: float | None = None
     delta: float | None = None
@@ -241,7 +241,11 @@ def bound(
     top = min(ells, n)
     den, num = log_moment_ladder(prior, n, top, variant=variant)
     logN = math.log(prior.N)
-    tau = {str(l): float(np.exp(num[l] - den[l])) for l in range(1, top + 1)}
+    # tau_l is undefined (None) when no point can be seen exactly l times
+    tau = {
+        str(l): float(np.exp(num[l] - den[l])) if np.isfinite(den[l]) else None
+        for l in range(1, top + 1)
+    }
     unseen = float(np.exp(logN + num[0]))
     single_frac = float(np.exp(logN + den[1]))
     mass1 = float(np.exp(logN + math.log(n) + num[1]))

@@ -129,8 +129,10 @@ def _convolve_power(x_units: np.ndarray, w: np.ndarray, draws: int, lo: float, L
     pmf1 /= pmf1.sum()
     phi = np.fft.rfft(pmf1)
     phi /= phi[0].real  # exact normalisation before the power: 1 + 1e-16 to the 1e7 drifts
-    with np.errstate(divide="ignore"):
-        phi_n = np.exp(draws * np.log(phi))
+    zero = phi == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        phi_n = np.exp(draws * np.log(np.where(zero, 1.0, phi)))
+    phi_n[zero] = 0.0
     pmf = np.fft.irfft(phi_n, n=L)
     total = pmf.sum()
     if abs(total - 1.0) > 1e-8:

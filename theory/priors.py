@@ -131,7 +131,8 @@ class FrequencyPrior:
     @cached_property
     def log1m_q(self) -> np.ndarray:
         """:math:`\\log(1 - q_i)`, accurate for tiny :math:`q_i` (log1p), shape (K,)."""
-        out = np.log1p(-np.exp(self.log_q))
+        with np.errstate(divide="ignore"):  # q = 1 (a single point) gives -inf
+            out = np.log1p(-np.exp(self.log_q))
         out.setflags(write=False)
         return out
 

@@ -53,8 +53,8 @@ def taus(prior: FrequencyPrior, n: int, ells, *, variant: str = "fixed") -> np.n
     pairs = [(l + 1, n - l) for l in ells] + [(l, n - l) for l in ells]
     lm = log_moments(prior, pairs, variant=variant)
     k = len(ells)
-    with np.errstate(invalid="ignore"):
-        return np.exp(lm[:k] - lm[k:])
+    with np.errstate(invalid="ignore"):  # nan where no point can be seen exactly l times
+        return np.where(np.isfinite(lm[k:]), np.exp(lm[:k] - lm[k:]), np.nan)
 
 
 def tau(prior: FrequencyPrior, n: int, ell: int = 1, *, variant: str = "fixed") -> float:
