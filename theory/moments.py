@@ -114,7 +114,10 @@ def _ladder_fixed(prior: FrequencyPrior, n: int, L: int) -> tuple[np.ndarray, np
         w = None if w_all is None else w_all[b : b + q.size]
         with np.errstate(divide="ignore"):
             e = np.log1p(-q)
-            r = q / (1.0 - q)
+        if b == 0:
+            prior.fix_top_log1m(e, float(q[0]))
+        with np.errstate(over="ignore", divide="ignore"):
+            r = np.exp(np.log(q) - e)  # q / (1 - q) without cancellation
         e *= n
         np.exp(e, out=e)  # E_0 = (1 - q)^n <= 1
         r[~np.isfinite(r)] = 0.0  # q = 1: (1 - q)^(n - l) = 0 for l < n

@@ -129,10 +129,35 @@ class FrequencyPrior:
         return out
 
     @cached_property
+    def log1m_q_top(self) -> float:
+        """:math:`\\log(1 - q_0)` of the largest entry from the sum of the others (no cancellation)."""
+        lv = self.log_values
+        parts = [lv[1:]]
+        w = [self.weights[1:]]
+        if self.weights[0] > 1:
+            parts.append(lv[:1])
+            w.append(self.weights[:1] - 1)
+        rest = np.concatenate(parts)
+        ww = np.concatenate(w)
+        fin = np.isfinite(rest)
+        if not fin.any():
+            return -np.inf
+        top = rest[fin].max()
+        return float(top + np.log(ww[fin] @ np.exp(rest[fin] - top)) - self.log_total)
+
+    def fix_top_log1m(self, log1m: np.ndarray, q0: float) -> None:
+        """Replace ``log1m[0]`` (log(1 - q_0) of the largest entry) by the cancellation-free value
+        when q_0 > 1/2, where 1 - q_0 would lose digits."""
+        if q0 > 0.5:
+            log1m[0] = self.log1m_q_top
+
+    @cached_property
     def log1m_q(self) -> np.ndarray:
-        """:math:`\\log(1 - q_i)`, accurate for tiny :math:`q_i` (log1p), shape (K,)."""
+        """:math:`\\log(1 - q_i)`, accurate for tiny :math:`q_i` (log1p) and for a dominant entry
+        (from the sum of the others), shape (K,)."""
         with np.errstate(divide="ignore"):  # q = 1 (a single point) gives -inf
             out = np.log1p(-np.exp(self.log_q))
+        self.fix_top_log1m(out, float(np.exp(self.log_q[0])))
         out.setflags(write=False)
         return out
 

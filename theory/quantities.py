@@ -9,7 +9,7 @@ n up to 1e8 and beyond.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import betaln
 
 from theory._validate import check_int
 from theory.moments import log_moments
@@ -29,8 +29,17 @@ __all__ = [
 
 
 def log_binom(n: int, l: int) -> float:
-    """log of the binomial coefficient C(n, l)."""
-    return float(gammaln(n + 1) - gammaln(l + 1) - gammaln(n - l + 1))
+    """log of the binomial coefficient C(n, l).
+
+    For k = min(l, n - l) <= 100,000 it is the sum of log((n - k + i) / i), i = 1..k (absolute
+    error ~k ulps); beyond, -log(n+1) - log B(n-l+1, l+1). Three ``gammaln`` terms of size
+    n log n would cancel and cost ~1e-9 at n ~ 3e5 (found by a Hypothesis test against mpmath).
+    """
+    k = min(l, n - l)
+    if k <= 100_000:
+        i = np.arange(1, k + 1, dtype=np.float64)
+        return float(np.sum(np.log1p((n - k) / i)))
+    return float(-np.log1p(n) - betaln(n - l + 1, l + 1))
 
 
 def _check_n_l(n: int, l: int, *, l_low: int = 0) -> tuple[int, int]:
