@@ -1,0 +1,171 @@
+"""Tests for theory/moments.py: log M(j, k) = log E_{a ~ pi-bar}[a^j (1-a)^k] and the ladder.
+
+Reference: the fixed variant's M(j, k) = (1/N) sum_i q_i^j (1 - q_i)^k by direct summation in
+50-digit mpmath over the normalised list (../shared/papers.md §1.2, the definition of tau_l).
+"""
+
+import math
+
+import mpmath as mp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import theory
+from theory.moments import _ladder_fixed, log_moment_ladder
+
+FREQ = st.floats(min_value=1e-6, max_value=1e3, allow_nan=False, allow_infinity=False)
+PRIOR_LISTS = st.lists(FREQ, min_size=2, max_size=40)
+SIZES = st.integers(min_value=1, max_value=10**7)
+
+
+def mp_log_moment(values, j, k):
+    """log[(1/N) sum_i q_i^j (1 - q_i)^k] in 50-digit arithmetic; zero entries count in N."""
+    with mp.workdps(50):
+        p = [mp.mpf(float(v)) for v in values]
+        total = mp.fsum(p)
+        s = mp.fsum((x / total) ** j * (1 - x / total) ** k for x in p)
+        return mp.log(s / len(p))
+
+
+# ---------------------------------------------------------------------- against mpmath
+@settings(max_examples=50, deadline=None)
+@given(
+    values=PRIOR_LISTS,
+    pairs=st.lists(st.tuples(st.integers(0, 25), st.integers(0, 10**7)), min_size=1, max_size=6),
+)
+def test_log_moments_match_mpmath(values, pairs):
+    # Compared as logs: absolute 1e-9 in log M is relative 1e-9 in M. A log of size ~1e7 has
+    # float spacing ~2e-9, hence the extra relative 1e-15 of the log.
+    got = theory.log_moments(theory.from_counts(values), pairs)
+    assert got.shape == (len(pairs),)
+    want = np.array([float(mp_log_moment(values, j, k)) for j, k in pairs])
+    np.testing.assert_allclose(got, want, rtol=1e-15, atol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    values=st.lists(st.one_of(st.just(0.0), FREQ), min_size=1, max_size=20).filter(
+        lambda v: any(x > 0 for x in v)
+    ),
+    j=st.integers(0, 5),
+    k=st.integers(0, 1000),
+)
+def test_log_moments_with_zero_entries_match_mpmath(values, j, k):
+    # A zero entry is a point of frequency 0: it counts in N and adds 0^j (1 - 0)^k = [j = 0].
+    want = mp_log_moment(values, j, k)
+    got = theory.log_moment(theory.from_counts(values), j, k)
+    if want == -mp.inf:  # only q = 1 with k > 0 and j > 0: a single positive entry
+        assert got == -math.inf
+    else:
+        np.testing.assert_allclose(got, float(want), rtol=1e-15, atol=1e-9)
+
+
+def test_low_order_moments_are_exact():
+    # M(0, 0) = 1 and M(1, 0) = E[a] = 1/N for every prior (the q_i sum to 1).
+    prior = theory.zipf(1000, 1.3, offset=2.0)
+    got = theory.log_moments(prior, [(0, 0), (1, 0)])
+    np.testing.assert_allclose(got, [0.0, -math.log(1000)], rtol=0, atol=1e-13)
+
+
+def test_log_moment_is_the_single_entry_of_log_moments():
+    prior = theory.zipf(500)
+    pairs = [(1, 499), (2, 100), (0, 7)]
+    vec = theory.log_moments(prior, pairs)
+    for (j, k), v in zip(pairs, vec, strict=True):
+        assert theory.log_moment(prior, j, k) == v
+
+
+# ---------------------------------------------------------------------- the ladder
+@settings(max_examples=50, deadline=None)
+@given(values=PRIOR_LISTS, n=SIZES, data=st.data())
+def test_ladder_matches_log_moments(values, n, data):
+    # log_moment_ladder returns log M(l, n-l) and log M(l+1, n-l) for l = 0..L by a recurrence;
+    # log_moments computes the same pairs one by one. Same tolerance as against mpmath.
+    L = data.draw(st.integers(min_value=0, max_value=min(n, 20)), label="L")
+    prior = theory.from_counts(values)
+    lo, hi = log_moment_ladder(prior, n, L)
+    assert lo.shape == hi.shape == (L + 1,)
+    want = theory.log_moments(
+        prior, [(l, n - l) for l in range(L + 1)] + [(l + 1, n - l) for l in range(L + 1)]
+    )
+    np.testing.assert_allclose(lo, want[: L + 1], rtol=1e-15, atol=1e-9)
+    np.testing.assert_allclose(hi, want[L + 1 :], rtol=1e-15, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("values", "n", "L"),
+    [
+        ([1.0, 2.0, 3.0], 10**7, 5),  # every q >= 1/6, far from l/n ~ 1e-7: all terms underflow
+        ([1.0, 1.0, 1.0], 10**7, 20),
+    ],
+)
+def test_ladder_underflow_falls_back_to_log_moments(values, n, L):
+    prior = theory.from_counts(values)
+    assert _ladder_fixed(prior, n, L) is None  # the recurrence underflows: fallback path
+    lo, hi = log_moment_ladder(prior, n, L)
+    want = theory.log_moments(
+        prior, [(l, n - l) for l in range(L + 1)] + [(l + 1, n - l) for l in range(L + 1)]
+    )
+    np.testing.assert_array_equal(np.concatenate([lo, hi]), want)
+    # and the values are the direct ones: log M(0, n) = log((1/3) sum (1 - q)^n)
+    np.testing.assert_allclose(lo[0], float(mp_log_moment(values, 0, n)), rtol=1e-15, atol=1e-9)
+    assert np.isfinite(lo).all() and np.isfinite(hi).all()
+    assert lo[0] < -1e6  # far below the float range as a moment; finite as a log
+
+
+def test_ladder_zipf_example_uses_recurrence():
+    # Feldman's worked example (N = n = 50,000, ../shared/papers.md §1.4): mass near l/n, so the
+    # recurrence path is taken; it must agree with the direct sums.
+    prior, n, L = theory.zipf(50_000), 50_000, 10
+    assert _ladder_fixed(prior, n, L) is not None
+    lo, hi = log_moment_ladder(prior, n, L)
+    want = theory.log_moments(
+        prior, [(l, n - l) for l in range(L + 1)] + [(l + 1, n - l) for l in range(L + 1)]
+    )
+    np.testing.assert_allclose(np.concatenate([lo, hi]), want, rtol=1e-15, atol=1e-9)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: log_moment_ladder drops terms whose E_0 = (1 - q)^n underflows although they "
+    "dominate at level l (safe only for L <~ 45): here log M(55, n-55) = -1142.2655 vs exact "
+    "-1142.0770, and bound(..., ells=55).tau['55'] = 1.0e-9 vs tau(prior, n, 55) = 1.28e-4",
+)
+def test_ladder_large_L_with_a_term_that_starts_below_the_float_range():
+    # Point A has n q_A = 745, so (1 - q_A)^n ~ e^-745 underflows to 0 at l = 0, but at l = 55 its
+    # term q^l (1-q)^(n-l) dominates point B's (q_B = 1e-9). Exact tau_55 = 1.2798502555445800e-4
+    # (50-digit mpmath sum of the definition); a recurrence that starts from E_0 = 0 loses A.
+    n, L = 10**6, 55
+    values = [7.45e-4, 1e-9] + [(1 - 7.45e-4 - 1e-9) / 10] * 10
+    prior = theory.from_counts(values)
+    lo, hi = log_moment_ladder(prior, n, L)
+    np.testing.assert_allclose(
+        [lo[L], hi[L]],
+        [float(mp_log_moment(values, L, n - L)), float(mp_log_moment(values, L + 1, n - L))],
+        rtol=1e-15,
+        atol=1e-9,
+    )
+    np.testing.assert_allclose(theory.bound(prior, n, 3, ells=L).tau[str(L)], 1.27985025554458e-4, rtol=1e-9)
+
+
+# ---------------------------------------------------------------------- invalid input
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (
+            lambda p: theory.log_moments(p, [(1, 2)], variant="bogus"),
+            r"^variant must be one of fixed, iid; got 'bogus'",
+        ),
+        (lambda p: theory.log_moment(p, 1, 2, variant="bogus"), r"^variant must be"),
+        (lambda p: log_moment_ladder(p, 10, 2, variant="bogus"), r"^variant must be"),
+        (lambda p: theory.log_moments(p, [(-1, 2)]), r"moment orders must be >= 0; got \(j, k\) = \(-1, 2\)"),
+        (lambda p: theory.log_moments(p, [(1, -2)]), r"moment orders must be >= 0"),
+        (lambda p: log_moment_ladder(p, 10, 11), r"^L must be in \[0, n\] = \[0, 10\]; got 11"),
+        (lambda p: log_moment_ladder(p, 10, -1), r"^L must be in"),
+    ],
+)
+def test_invalid_arguments_raise_naming_the_parameter(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(theory.zipf(10))
