@@ -30,7 +30,7 @@ def mp_log_moment(values, j, k):
 
 
 # ---------------------------------------------------------------------- against mpmath
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     values=PRIOR_LISTS,
     pairs=st.lists(st.tuples(st.integers(0, 25), st.integers(0, 10**7)), min_size=1, max_size=6),
@@ -78,7 +78,7 @@ def test_log_moment_is_the_single_entry_of_log_moments():
 
 
 # ---------------------------------------------------------------------- the ladder
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(values=PRIOR_LISTS, n=SIZES, data=st.data())
 def test_ladder_matches_log_moments(values, n, data):
     # log_moment_ladder returns log M(l, n-l) and log M(l+1, n-l) for l = 0..L by a recurrence;

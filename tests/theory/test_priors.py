@@ -195,8 +195,14 @@ NAN = float("nan")
         (lambda: theory.uniform(0), r"^N must be an integer in \[1, inf\]; got 0"),
         (lambda: theory.uniform(-1), r"^N must be"),
         (lambda: theory.two_point(0, heavy_fraction=0.5, ratio=2.0), r"^N must be"),
-        (lambda: theory.two_point(10, heavy_fraction=1.5, ratio=2.0), r"^heavy_fraction must be a finite number in \[0, 1\]"),
-        (lambda: theory.two_point(10, heavy_fraction=0.5, ratio=0.5), r"^ratio must be a finite number in \[1, inf\]"),
+        (
+            lambda: theory.two_point(10, heavy_fraction=1.5, ratio=2.0),
+            r"^heavy_fraction must be a finite number in \[0, 1\]",
+        ),
+        (
+            lambda: theory.two_point(10, heavy_fraction=0.5, ratio=0.5),
+            r"^ratio must be a finite number in \[1, inf\]",
+        ),
         (lambda: theory.two_point(10, heavy_fraction=0.5, ratio=NAN), r"^ratio must be"),
         (lambda: theory.from_counts([]), r"^counts: must be a nonempty 1-d list"),
         (lambda: theory.from_counts([[1.0, 2.0]]), r"^counts: must be a nonempty 1-d list"),
@@ -205,18 +211,30 @@ NAN = float("nan")
         (lambda: theory.from_counts([1.0, math.inf]), r"^counts: entries must be finite"),
         (lambda: theory.from_counts([0.0, 0.0]), r"^counts: all entries are zero"),
         (lambda: theory.from_density(stats.beta(0.5, 2), 0), r"^N must be"),
-        (lambda: theory.from_density(stats.beta(0.5, 2), 10, nodes=0), r"^nodes must be an integer in \[1, inf\]"),
+        (
+            lambda: theory.from_density(stats.beta(0.5, 2), 10, nodes=0),
+            r"^nodes must be an integer in \[1, inf\]",
+        ),
         (lambda: theory.from_density([0.1, 0.2], 10), r"^dist: must be a frozen scipy.stats distribution"),
         (lambda: theory.from_density(stats.norm(), 10), r"^dist: support must lie in \[0, inf\)"),
         (lambda: theory.mixture([]), r"^components: need at least one prior"),
-        (lambda: theory.mixture([theory.zipf(3)], masses=[1.0, 2.0]), r"^masses: need one finite nonnegative"),
+        (
+            lambda: theory.mixture([theory.zipf(3)], masses=[1.0, 2.0]),
+            r"^masses: need one finite nonnegative",
+        ),
         (lambda: theory.mixture([theory.zipf(3)], masses=[-1.0]), r"^masses: need one finite nonnegative"),
         (lambda: theory.mixture([theory.zipf(3)], masses=[NAN]), r"^masses: need one finite nonnegative"),
         (lambda: theory.mixture([theory.zipf(3)], masses=[0.0]), r"^masses: all zero"),
         (lambda: theory.FrequencyPrior(np.array([]), None, "x"), r"^prior: needs at least one frequency"),
-        (lambda: theory.FrequencyPrior(np.array([0.0, NAN]), None, "x"), r"^prior: frequencies must be finite"),
+        (
+            lambda: theory.FrequencyPrior(np.array([0.0, NAN]), None, "x"),
+            r"^prior: frequencies must be finite",
+        ),
         (lambda: theory.FrequencyPrior(np.array([-np.inf]), None, "x"), r"^prior: frequencies are all zero"),
-        (lambda: theory.FrequencyPrior(np.zeros(2), np.array([1, 0]), "x"), r"^prior: counts must be positive"),
+        (
+            lambda: theory.FrequencyPrior(np.zeros(2), np.array([1, 0]), "x"),
+            r"^prior: counts must be positive",
+        ),
     ],
 )
 def test_invalid_arguments_raise_naming_the_parameter(call, match):
