@@ -1,0 +1,184 @@
+r"""Exact per-trial measurements of a learner on the model (no test sampling).
+
+For one trial (D, f, S) and a learner's law of h(x):
+
+- test error :math:`\mathrm{err} = \sum_x D(x)\,(1 - P[h(x) = f(x)])`; against noisy test labels
+  :math:`\kappa\,\mathrm{err} + (1 - \kappa)(1 - 1/m)`;
+- opt: the test error of the Bayes-optimal learner (memorize-all) on the same trial; its mean
+  over trials estimates opt(pi, F);
+- :math:`\mathrm{errn}_S(A, \ell) = \sum_{x \in X_{S\#\ell}} (1 - \sum_t P[h(x) = t] K_{x,t}/\ell)`,
+  the expected number of points seen l times where h disagrees with an observed label (the
+  paper's definition when labels are noiseless);
+- the confidence-weighted version
+  :math:`\mathrm{errn}^{c}_S(A, \ell) = \sum_{x \in X_{S\#\ell}}
+  (\max_t \mathrm{post}_x(t) - \sum_t P[h(x)=t]\,\mathrm{post}_x(t))`
+  with post_x the posterior of f(x) given S (l = 0 included: unseen points); for a singleton
+  under uniform labels it is kappa * errn, Feldman's conf weighting;
+- the bound terms :math:`\sum_\ell \tau_\ell\,\mathrm{errn}^c_S(A, \ell)` (all l, exact tau);
+  in expectation err - opt equals it for learners local in x under iid label priors
+  (E[D(x) | x seen l times, labels] = tau_l), and Feldman's theorem says >= in general;
+- memorization of every example (exact, from the learner), its average, maximum and average
+  per count l; train error on S; the generalization gap (noisy test error - train error);
+- accuracy by frequency bin: mean of P[h(x) = f(x)] over the points whose n D(x) lies in each bin.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import theory
+from simulations.feldman.learners import Prediction
+from simulations.feldman.model import Batch
+from simulations.feldman.posterior import Posterior, argmax_law
+
+__all__ = ["TauTable", "measure", "bayes_prediction"]
+
+
+class TauTable:
+    """tau_l (l = 0, 1, ...) of one (prior, n, variant), computed on demand and cached.
+
+    tau_0 = E[a^1 (1-a)^n] / E[(1-a)^n] is the expected frequency of an unseen point.
+    """
+
+    def __init__(self, prior, n: int, variant: str):
+        self.prior, self.n, self.variant = prior, n, variant
+        self.table = np.full(n + 1, np.nan)  # tau_l by l; NaN = not computed yet
+        self.known = np.zeros(n + 1, dtype=bool)
+
+    def __call__(self, ells: np.ndarray) -> np.ndarray:
+        """tau_l for each entry of ``ells`` (0 where no point can be seen l times)."""
+        ells = np.asarray(ells, dtype=np.int64)
+        need = np.unique(ells[~self.known[ells]])
+        pos = need[need >= 1]
+        if pos.size:
+            self.table[pos] = theory.taus(self.prior, self.n, pos.tolist(), variant=self.variant)
+        if need.size and need[0] == 0:
+            lm = theory.log_moments(self.prior, [(1, self.n), (0, self.n)], variant=self.variant)
+            self.table[0] = np.exp(lm[0] - lm[1]) if np.isfinite(lm[1]) else np.nan
+        self.known[need] = True
+        return np.nan_to_num(self.table[ells], nan=0.0)
+
+
+def bayes_prediction(batch: Batch, post: Posterior) -> tuple[np.ndarray, np.ndarray]:
+    """(seen law, unseen law per block) of the Bayes-optimal learner."""
+    p, _, rho_b = post.full
+    return argmax_law(p), argmax_law(rho_b)
+
+
+def _cached(batch: Batch, key, make):
+    """Per-batch memo for dense (T, N) work shared by every learner measured on the batch."""
+    cache = batch.__dict__.setdefault("_cache", {})
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
+
+
+def _unseen_per_block(batch: Batch) -> np.ndarray:
+    T, B = batch.T, batch.num_blocks
+    unseen = batch.counts == 0
+    if B == 1:
+        return unseen.sum(axis=1, dtype=np.float64)[:, None]
+    gidx = (np.arange(T)[:, None] * B + batch.block[None, :]).ravel()
+    return np.bincount(gidx, weights=unseen.ravel(), minlength=T * B).reshape(T, B)
+
+
+def _bin_index(batch: Batch, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    nb = edges.size - 1
+    which = np.searchsorted(edges, batch.n * batch.D, side="right") - 1
+    ok = (which >= 0) & (which < nb)
+    return ok, (np.arange(batch.T)[:, None] * nb + which)[ok]
+
+
+def _per_trial(batch: Batch, values: np.ndarray) -> np.ndarray:
+    return np.bincount(batch.trial, weights=values, minlength=batch.T)
+
+
+def _test_error(batch: Batch, seen: np.ndarray, unseen: np.ndarray) -> np.ndarray:
+    """err per trial, shape (T,), and P[h(x) = f(x)] as a dense (T, N) array."""
+    T = batch.T
+    if batch.num_blocks == 1:
+        acc = unseen[:, 0, :][np.arange(T)[:, None], batch.f]
+    else:
+        acc = unseen[np.arange(T)[:, None], np.broadcast_to(batch.block, (T, batch.N)), batch.f]
+    tr, pt, row = batch.points()
+    acc[tr, pt] = seen[row, batch.f[tr, pt]]
+    return 1.0 - np.einsum("tn,tn->t", batch.D, acc), acc
+
+
+def measure(
+    batch: Batch,
+    post: Posterior,
+    pred: Prediction,
+    taus: TauTable,
+    *,
+    max_ell: int,
+    bin_edges: np.ndarray,
+    bayes_err: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Per-trial measurements (each array has leading axis T); see the module docstring.
+
+    ``max_ell``: errn and mem by count are kept for l = 0..max_ell (the bound sums use all l);
+    ``bin_edges``: edges in n D(x) of the frequency bins; ``bayes_err``: opt per trial if known.
+    """
+    T, n, m = batch.T, batch.n, batch.m
+    kappa = batch.labels.kappa
+    err, acc = _test_error(batch, pred.seen, pred.unseen)
+    if bayes_err is None:
+        bayes_err = _cached(batch, "bayes_err", lambda: _test_error(batch, *bayes_prediction(batch, post))[0])
+    p_seen, _, rho_b = post.full
+    ell = batch.ell
+    wr = batch.w_rows
+    # confidence-weighted disagreement: seen rows, and unseen points per block
+    conf_seen = (p_seen.max(axis=1) - np.einsum("sm,sm->s", pred.seen, p_seen)) * wr
+    num_unseen = _cached(batch, "num_unseen", lambda: _unseen_per_block(batch))
+    conf_unseen = rho_b.max(axis=2) - np.einsum(
+        "tbm,tbm->tb", np.broadcast_to(pred.unseen, rho_b.shape), rho_b
+    )
+    conf0 = np.einsum("tb,tb->t", num_unseen, conf_unseen)
+    plain_seen = (1.0 - np.einsum("sm,sm->s", pred.seen, batch.K) / ell) * wr
+    tau_rows = taus(ell)
+    bound_terms = _per_trial(batch, tau_rows * conf_seen) + taus(np.array([0]))[0] * conf0
+    singles = ell == 1
+    # by count l = 0..max_ell (index L + 1 collects l > max_ell)
+    L = max_ell
+    idx = batch.trial * (L + 2) + np.minimum(ell, L + 1)
+    by_l = lambda v: np.bincount(idx, weights=v, minlength=T * (L + 2)).reshape(T, L + 2)  # noqa: E731
+    errn_conf = by_l(conf_seen)
+    errn_conf[:, 0] = conf0
+    errn = by_l(plain_seen)
+    num_points = by_l(wr)
+    num_points[:, 0] = num_unseen.sum(axis=1)
+    # memorization, per example: each (row, label) pair stands for K[row, label] examples
+    mem_rows = np.einsum("sm,sm->s", pred.mem, batch.K) * wr
+    mem_by_l = by_l(mem_rows)
+    mem_max = np.full(T, -np.inf)
+    np.maximum.at(mem_max, batch.trial, np.where(batch.K > 0, pred.mem, -np.inf).max(axis=1))
+    train_err = 1.0 - _per_trial(batch, np.einsum("sm,sm->s", pred.seen, batch.K) * wr) / n
+    err_noisy = kappa * err + (1.0 - kappa) * (1.0 - 1.0 / m)
+    # accuracy by frequency bin of n D(x)
+    nb = bin_edges.size - 1
+    ok, flat = _cached(batch, ("bins", bin_edges.tobytes()), lambda: _bin_index(batch, bin_edges))
+    acc_sum = np.bincount(flat, weights=acc[ok], minlength=T * nb).reshape(T, nb)
+    acc_cnt = np.bincount(flat, minlength=T * nb).reshape(T, nb).astype(np.float64)
+    return {
+        "err": err,
+        "opt": bayes_err,
+        "excess": err - bayes_err,
+        "bound_terms": bound_terms,
+        "identity_gap": err - bayes_err - bound_terms,
+        "tau1_errn1_conf": taus(np.array([1]))[0] * _per_trial(batch, np.where(singles, conf_seen, 0.0)),
+        "errn": errn,
+        "errn_conf": errn_conf,
+        "num_points_by_ell": num_points,
+        "mem_avg": _per_trial(batch, mem_rows) / n,
+        "mem_max": mem_max,
+        "mem_singletons": _per_trial(batch, np.where(singles, mem_rows, 0.0))
+        / np.maximum(_per_trial(batch, np.where(singles, wr, 0.0)), 1.0),
+        "mem_by_ell": mem_by_l,
+        "examples_by_ell": by_l(ell * wr),
+        "train_err": train_err,
+        "err_noisy": err_noisy,
+        "gen_gap": err_noisy - train_err,
+        "acc_sum": acc_sum,
+        "acc_count": acc_cnt,
+    }
