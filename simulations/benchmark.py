@@ -8,9 +8,11 @@ from __future__ import annotations
 import math
 import time
 
+import numpy as np
+
 import theory
 
-__all__ = ["reference_bound_loop", "bound_benchmark"]
+__all__ = ["reference_bound_loop", "bound_benchmark", "reference_trial_loop", "feldman_benchmark"]
 
 
 def reference_bound_loop(N: int, n: int, exponent: float = 1.0, ells: int = 5) -> dict:
@@ -69,3 +71,73 @@ def bound_benchmark(N: int = 10_000_000, *, n_ref: int = 20_000, out=print) -> d
         f"(tau_1..5, singleton fraction, unseen mass)"
     )
     return {"fast_s": fast, "reference_scaled_s": scaled, "ratio": scaled / fast, "agreement": agree}
+
+
+def reference_trial_loop(
+    N: int, n: int, trials: int, *, m: int = 10, gamma: float = 0.5, seed: int = 1
+) -> dict:
+    """Straightforward simulation of Feldman's model, one trial and one example at a time.
+
+    Zipf(1) prior (fixed variant), uniform noiseless labels; learners memorize-all, fit-seen>=2
+    and the gamma-limited vote learner. Per trial: draw D, the n examples (``rng.choice``), the
+    per-point accuracy P[h(x) = f(x)] of each learner; memorization by a loop over the examples.
+    An independent implementation: its means also check the batched code.
+    """
+    rng = np.random.default_rng(seed)
+    q = theory.zipf(N).normalized()
+    slope = gamma * m / (m - 1)
+
+    def acc(c, k):  # P[h(x) = f(x)] at a point seen c times, for learner k
+        if k == 0:
+            return 1.0 if c >= 1 else 1.0 / m
+        if k == 1:
+            return 1.0 if c >= 2 else 1.0 / m
+        w = min(1.0, c * slope)
+        return 1.0 / m + w * (1.0 - 1.0 / m)
+
+    err = np.zeros((trials, 3))
+    mem = np.zeros((trials, 3))
+    for t in range(trials):
+        D = rng.permutation(q)
+        x = rng.choice(N, size=n, p=D)
+        counts = np.bincount(x, minlength=N)
+        for k in range(3):
+            a = np.array([acc(int(c), k) for c in counts])
+            err[t, k] = float(D @ (1.0 - a))
+            mem[t, k] = sum(acc(int(counts[i]), k) - acc(int(counts[i]) - 1, k) for i in x) / n
+    return {"err": err, "mem": mem}
+
+
+def feldman_benchmark(
+    trials: int = 1000, N: int = 50_000, n: int = 50_000, *, ref_trials: int = 3, out=print
+):
+    """Batched simulation (1000 trials, three learners) against the straightforward per-trial loop."""
+    from simulations.feldman import LabelPrior
+    from simulations.feldman.simulate import simulate
+
+    learners = ["memorize-all", "fit-seen>=2", "mem-limit=0.5"]
+    prior = theory.zipf(N)
+    start = time.perf_counter()
+    sim = simulate(prior, n, LabelPrior(10), learners, trials=trials, seed=0, batch_trials=25)
+    fast = time.perf_counter() - start
+    start = time.perf_counter()
+    ref = reference_trial_loop(N, n, ref_trials)
+    t_ref = (time.perf_counter() - start) * trials / ref_trials
+    out(
+        f"feldman-bound simulation, Zipf(1), N = n = {N:,}, {trials:,} trials, learners {', '.join(learners)}"
+    )
+    out(f"  batched (tailmem)            : {fast:8.2f} s  = {trials * n / fast:,.0f} simulated examples/s")
+    out(f"  per-trial loop, {ref_trials} trials    : scaled to {trials:,} trials: {t_ref:8.1f} s")
+    out(f"  speed ratio (loop / batched) : {t_ref / fast:8.1f}x")
+    worst = 0.0
+    for k, name in enumerate(learners):
+        a = sim[name]["scalars"]["err"]
+        b = ref["err"][:, k]
+        se = math.hypot(a["se"], b.std(ddof=1) / math.sqrt(b.size) if b.size > 1 else 0.0)
+        z = (a["mean"] - b.mean()) / se if se > 0 else 0.0
+        worst = max(worst, abs(z))
+        out(
+            f"  {name:14s}: err {a['mean']:.5f} ± {a['se']:.5f} (batched) vs {b.mean():.5f} (loop), "
+            f"z = {z:+.2f}"
+        )
+    return {"fast_s": fast, "reference_scaled_s": t_ref, "ratio": t_ref / fast, "max_abs_z": worst}

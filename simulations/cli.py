@@ -80,7 +80,16 @@ def _add_run(sub) -> None:
     r.add_argument("--out", default="results", help="output folder (default results/)")
     sub.add_parser("list", help="list the experiments and their config fields")
     b = sub.add_parser("benchmark", help="speed against a straightforward reference")
-    b.add_argument("--N", type=int, default=10_000_000, help="N = n of the timed run (default 1e7)")
+    b.add_argument(
+        "which",
+        nargs="?",
+        choices=("all", "bound", "feldman"),
+        default="all",
+        help="bound: theory.bound against a float loop; feldman: the batched simulation against a "
+        "per-trial loop (default: both)",
+    )
+    b.add_argument("--N", type=int, default=10_000_000, help="bound: N = n of the timed run (default 1e7)")
+    b.add_argument("--trials", type=int, default=1000, help="feldman: trials (default 1000)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -245,9 +254,15 @@ def _list(_args) -> int:
 
 
 def _benchmark(args) -> int:
-    from simulations.benchmark import bound_benchmark
+    from simulations.benchmark import bound_benchmark, feldman_benchmark
+    from theory._validate import check_int
 
-    bound_benchmark(args.N)
+    check_int("--N", args.N, low=1)
+    check_int("--trials", args.trials, low=2)
+    if args.which in ("all", "bound"):
+        bound_benchmark(args.N)
+    if args.which in ("all", "feldman"):
+        feldman_benchmark(args.trials)
     return 0
 
 
