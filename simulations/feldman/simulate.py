@@ -102,6 +102,7 @@ def simulate(
             "per_trial": {key: cat[key] for key in SCALARS},
             "sums": {key: cat[key].sum(axis=0) for key in SUMS},
         }
-    out["_tau"] = taus(np.arange(max_ell + 1))
+    out["_tau"] = np.zeros(max_ell + 1)  # tau_l, l = 0..max_ell (0 where l > n)
+    out["_tau"][: min(max_ell, n) + 1] = taus(np.arange(min(max_ell, n) + 1))
     out["_bin_edges"] = bin_edges
     return out

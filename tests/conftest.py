@@ -1,4 +1,4 @@
-"""Test setup for tests/theory.
+"""Test setup for every test directory.
 
 When a Hypothesis test fails, Hypothesis's pytest plugin imports ``hypothesis.extra._patching``
 (libcst) to print the failing example as a patch. libcst, through mypy_extensions, emits a
