@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import shutil
 import sys
 import time
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simulations.checkpoint import Checkpoint
 from simulations.experiments import Experiment, get, make_config, names
 from simulations.results import (
     atomic_write_json,
@@ -28,12 +30,19 @@ def run_experiment(
     """Run ``exp`` at ``cfg`` and write its folder ``out`` atomically.
 
     The folder gets ``results.json`` (config, results, provenance, wall time, the command),
-    ``arrays.npz`` and the figures. Returns (results.json content, figure names).
+    ``arrays.npz`` and the figures. Returns (results.json content, figure names). An experiment
+    whose ``run`` takes ``checkpoint`` saves finished pieces in ``OUT/.NAME.partial/`` and a
+    re-run after a kill resumes from them (:mod:`simulations.checkpoint`).
     """
-    start = time.perf_counter()
-    results, arrays = exp.run(cfg)
-    wall = time.perf_counter() - start
     out = Path(out)
+    start = time.perf_counter()
+    if "checkpoint" in inspect.signature(exp.run).parameters:
+        ck = Checkpoint(out.parent / f".{out.name}.partial", exp.name, cfg)
+        results, arrays = exp.run(cfg, checkpoint=ck)
+    else:
+        ck = None
+        results, arrays = exp.run(cfg)
+    wall = time.perf_counter() - start
     build = make_build_dir(out.parent, out.name)
     try:
         np.savez(build / "arrays.npz", **{k: np.asarray(v) for k, v in arrays.items()})
@@ -55,6 +64,8 @@ def run_experiment(
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
+    if ck is not None:
+        ck.remove()
     return doc, figures
 
 

@@ -138,8 +138,16 @@ class _Progress:
         self.bar.update(k)
 
 
-def _point(cfg, prior, n, labels, learners, tag, key, progress):
-    """Simulate one sweep point; rows (one per learner) and the raw sums."""
+_SUMS = ("acc_sum", "acc_count", "errn", "errn_conf", "mem_by_ell", "examples_by_ell", "num_points_by_ell")
+
+
+def _point(cfg, prior, n, labels, learners, tag, key, progress, checkpoint=None):
+    """Simulate one sweep point: rows (one per learner) and arrays (L{i}_{sum} per learner, tau,
+    bin_edges). With a checkpoint, a finished point is loaded instead of recomputed."""
+    name = f"point-{key}"
+    if checkpoint is not None and (got := checkpoint.load(name)) is not None:
+        progress(cfg.trials)
+        return got[0]["rows"], got[1]
     sim = simulate(
         prior,
         n,
@@ -153,23 +161,29 @@ def _point(cfg, prior, n, labels, learners, tag, key, progress):
         progress=progress,
     )
     rows = []
-    for spec in learners:
-        name = parse_learner(spec).name
-        s = sim[name]["scalars"]
-        row = {"point": tag, "learner": name, "N": prior.N, "n": n, "kappa": labels.kappa}
+    arrays = {"tau": sim["_tau"], "bin_edges": sim["_bin_edges"]}
+    for i, spec in enumerate(learners):
+        lname = parse_learner(spec).name
+        s = sim[lname]["scalars"]
+        row = {"point": tag, "learner": lname, "N": prior.N, "n": n, "kappa": labels.kappa}
         for q, v in s.items():
             row[q] = v["mean"]
             row[q + "_se"] = v["se"]
-        row["mem_max_overall"] = float(np.max(sim[name]["per_trial"]["mem_max"]))
+        row["mem_max_overall"] = float(np.max(sim[lname]["per_trial"]["mem_max"]))
         row["theory"] = (
             theory_cost(spec, prior, n, labels.classes, labels.kappa, cfg.variant) if labels.uniform else None
         )
         rows.append(row)
-    return rows, sim
+        for q in _SUMS:
+            arrays[f"L{i}_{q}"] = sim[lname]["sums"][q]
+    if checkpoint is not None:
+        checkpoint.save(name, {"rows": rows}, arrays)
+    return rows, arrays
 
 
-def run(cfg: FeldmanBound) -> tuple[dict, dict]:
-    """All sweeps. Returns (JSON-ready results, arrays)."""
+def run(cfg: FeldmanBound, checkpoint=None) -> tuple[dict, dict]:
+    """All sweeps. Returns (JSON-ready results, arrays). With a
+    :class:`~simulations.checkpoint.Checkpoint`, each finished sweep point is saved and reused."""
     m = cfg.classes
     uniform = LabelPrior(m)
     n_points = (
@@ -188,43 +202,60 @@ def run(cfg: FeldmanBound) -> tuple[dict, dict]:
     arrays: dict = {}
     main_prior = theory.zipf(cfg.N, cfg.exponent)
     # the main point: every learner, plus its frequency-bin accuracy and errn by count
-    rows, sim = _point(cfg, main_prior, cfg.n, uniform, cfg.learners, "main", next(key), progress)
+    rows, sums = _point(
+        cfg, main_prior, cfg.n, uniform, cfg.learners, "main", next(key), progress, checkpoint
+    )
     out["main"] = rows
     out["main_opt_theory"] = theory.opt_error(main_prior, cfg.n, m, variant=cfg.variant).value
-    edges = sim["_bin_edges"]
-    arrays["bin_edges"] = edges
-    arrays["tau"] = sim["_tau"]
-    names = [parse_learner(s).name for s in cfg.learners]
-    arrays["learners"] = np.array(names)
+    arrays["bin_edges"] = sums["bin_edges"]
+    arrays["tau"] = sums["tau"]
+    idx = range(len(cfg.learners))
+    arrays["learners"] = np.array([parse_learner(s).name for s in cfg.learners])
     arrays["acc_by_bin"] = np.stack(
-        [sim[k]["sums"]["acc_sum"] / np.maximum(sim[k]["sums"]["acc_count"], 1) for k in names]
+        [sums[f"L{i}_acc_sum"] / np.maximum(sums[f"L{i}_acc_count"], 1) for i in idx]
     )
-    arrays["points_by_bin"] = sim[names[0]]["sums"]["acc_count"] / cfg.trials
+    arrays["points_by_bin"] = sums["L0_acc_count"] / cfg.trials
     for q in ("errn", "errn_conf", "mem_by_ell", "examples_by_ell", "num_points_by_ell"):
-        arrays[q] = np.stack([sim[k]["sums"][q] / cfg.trials for k in names])
+        arrays[q] = np.stack([sums[f"L{i}_{q}"] / cfg.trials for i in idx])
     # sweeps over n / N and the exponent (all learners)
     out["ratio_sweep"] = []
     for r in cfg.ratios:
         n = max(2, round(r * cfg.N))
         out["ratio_sweep"] += _point(
-            cfg, main_prior, n, uniform, cfg.learners, f"n/N={r:g}", next(key), progress
+            cfg, main_prior, n, uniform, cfg.learners, f"n/N={r:g}", next(key), progress, checkpoint
         )[0]
     out["exponent_sweep"] = []
     for e in cfg.exponents:
         prior = theory.zipf(cfg.N, e)
         out["exponent_sweep"] += _point(
-            cfg, prior, cfg.n, uniform, cfg.learners, f"s={e:g}", next(key), progress
+            cfg, prior, cfg.n, uniform, cfg.learners, f"s={e:g}", next(key), progress, checkpoint
         )[0]
     # gamma, epsilon and noise sweeps
     out["gamma_sweep"] = []
     for g in cfg.gammas:
         out["gamma_sweep"] += _point(
-            cfg, main_prior, cfg.n, uniform, [f"mem-limit={g:g}"], f"gamma={g:g}", next(key), progress
+            cfg,
+            main_prior,
+            cfg.n,
+            uniform,
+            [f"mem-limit={g:g}"],
+            f"gamma={g:g}",
+            next(key),
+            progress,
+            checkpoint,
         )[0]
     out["epsilon_sweep"] = []
     for e in cfg.epsilons:
         rows = _point(
-            cfg, main_prior, cfg.n, uniform, [f"label-dp={e:g}"], f"eps={e:g}", next(key), progress
+            cfg,
+            main_prior,
+            cfg.n,
+            uniform,
+            [f"label-dp={e:g}"],
+            f"eps={e:g}",
+            next(key),
+            progress,
+            checkpoint,
         )[0]
         for row in rows:
             row["theory_gamma"] = theory.dp_memorization_gamma(e)
@@ -241,6 +272,7 @@ def run(cfg: FeldmanBound) -> tuple[dict, dict]:
             f"noise={z:g}",
             next(key),
             progress,
+            checkpoint,
         )[0]
         for row in rows:
             row["opt_theory"] = theory.opt_error(
@@ -254,7 +286,9 @@ def run(cfg: FeldmanBound) -> tuple[dict, dict]:
         (f"blocks={cfg.block_size},rho={cfg.rho:g}", LabelPrior(m, block_size=cfg.block_size, rho=cfg.rho)),
     ):
         specs = [s for s in cfg.learners if not s.startswith("keep-top-") or lab.iid]
-        out["label_priors"] += _point(cfg, main_prior, cfg.n, lab, specs, tag, next(key), progress)[0]
+        out["label_priors"] += _point(
+            cfg, main_prior, cfg.n, lab, specs, tag, next(key), progress, checkpoint
+        )[0]
     # the disparate effect (§1.4): three subgroups, memorize-all and the gamma limit
     out["disparate"] = []
     g = cfg.disparate_gamma
@@ -262,7 +296,15 @@ def run(cfg: FeldmanBound) -> tuple[dict, dict]:
         Ns, ns = max(2, round(N * cfg.disparate_scale)), max(2, round(n * cfg.disparate_scale))
         prior = theory.zipf(Ns, cfg.exponent)
         rows = _point(
-            cfg, prior, ns, uniform, ["memorize-all", f"mem-limit={g:g}"], name, next(key), progress
+            cfg,
+            prior,
+            ns,
+            uniform,
+            ["memorize-all", f"mem-limit={g:g}"],
+            name,
+            next(key),
+            progress,
+            checkpoint,
         )[0]
         lim = rows[1]
         out["disparate"].append(

@@ -194,3 +194,71 @@ def test_bad_settings_exit_2_without_output(tmp_path, capsys, setting, message):
 def test_quick_config_is_valid():
     cfg = make_config(get("feldman-bound"), quick=True)
     assert isinstance(cfg, feldman_bound.FeldmanBound) and cfg.trials < feldman_bound.FeldmanBound().trials
+
+
+TINY = [
+    "N=200",
+    "n=200",
+    "trials=4",
+    "batch_trials=2",
+    "ratios=1",
+    "exponents=1",
+    "gammas=0.5",
+    "epsilons=1",
+    "noises=0",
+    "disparate_scale=0.01",
+    "learners=memorize-all,fit-seen>=2,keep-top-30",
+]
+
+
+def _run(out, extra=()):
+    args = ["run", "feldman-bound", "--quick", "--out", str(out)] + [
+        a for o in [*TINY, *extra] for a in ("--set", o)
+    ]
+    return main(args)
+
+
+def test_resume_after_kill_gives_identical_results(tmp_path, monkeypatch):
+    assert _run(tmp_path / "clean") == 0
+    calls = {"n": 0}
+    real = feldman_bound.simulate
+
+    def dying(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt  # the kill
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(feldman_bound, "simulate", dying)
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path / "killed")
+    partial = tmp_path / "killed" / ".feldman-bound.partial"
+    assert (
+        len(list(partial.glob("point-*.json"))) == 3 and not (tmp_path / "killed" / "feldman-bound").exists()
+    )
+    calls["n"] = -100  # no more deaths; count the points still computed
+    assert _run(tmp_path / "killed") == 0
+    assert calls["n"] == -100 + 11 - 3  # 11 points in this config, 3 reused
+    assert not partial.exists()
+    a = json.loads((tmp_path / "clean" / "feldman-bound" / "results.json").read_text())
+    b = json.loads((tmp_path / "killed" / "feldman-bound" / "results.json").read_text())
+    assert a["results"] == b["results"]
+    with (
+        np.load(tmp_path / "clean" / "feldman-bound" / "arrays.npz") as x,
+        np.load(tmp_path / "killed" / "feldman-bound" / "arrays.npz") as y,
+    ):
+        for k in x.files:
+            np.testing.assert_array_equal(x[k], y[k])
+
+
+def test_partial_run_of_another_config_is_refused(tmp_path, capsys, monkeypatch):
+    def dying(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(feldman_bound, "simulate", dying)
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path)
+    monkeypatch.undo()
+    assert _run(tmp_path, ["seed=1"]) == 2
+    err = capsys.readouterr().err
+    assert "another configuration" in err and err.count("\n") == 1
