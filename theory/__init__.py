@@ -16,7 +16,7 @@ from theory.bounds import (
 )
 from theory.iid import IidMoments, SumLaw, law_of_rest, log_moments_iid
 from theory.labels import bayes_accuracy, singleton_confidence
-from theory.moments import log_moment, log_moments
+from theory.moments import log_moment, log_moments, moment_ratios
 from theory.priors import (
     VARIANTS,
     FrequencyPrior,
@@ -62,6 +62,7 @@ __all__ = [
     "log_moments",
     "log_moments_iid",
     "mixture",
+    "moment_ratios",
     "opt_error",
     "singleton_confidence",
     "singleton_fraction",

@@ -28,7 +28,7 @@ from theory._validate import check_finite, check_int, check_prob
 from theory.labels import MAX_EXACT_ELL, bayes_accuracy, singleton_confidence
 from theory.moments import log_moment_ladder, log_moments
 from theory.priors import FrequencyPrior, check_variant
-from theory.quantities import log_binom, tail_weight_bound
+from theory.quantities import _clip_prob, log_binom, tail_weight_bound
 
 __all__ = [
     "OptError",
@@ -46,9 +46,11 @@ __all__ = [
 class OptError:
     r"""opt with a rigorous bracket: the true value lies in [value - halfwidth, value + halfwidth].
 
-    Exact (halfwidth 0 up to rounding) without noise. With noise the sum over
+    Exact (halfwidth 0 up to rounding) without noise (kappa = 1) and for pure noise (kappa = 0:
+    opt = 1 - 1/m, no label carries information). Otherwise the sum over
     :math:`\ell` is exact up to ``ells_exact`` and the rest is bracketed by
-    :math:`[0, (1-\mathrm{acc}_L)\,\mathrm{mass}_{>L}]` (Bayes error does not grow with more data).
+    :math:`[0, (1-\mathrm{acc}_L)\,\mathrm{mass}_{>L}]` (Bayes error does not grow with more data),
+    and the bracket is cut to [0, 1 - 1/m], where opt lies.
     """
 
     value: float
@@ -80,8 +82,10 @@ def opt_error(
 ) -> OptError:
     r"""Bayes-optimal error opt(pi, F) for m uniform classes and keep-probability ``kappa``."""
     n, m, kappa, variant = _check_common(n, classes, kappa, variant)
+    if kappa == 0.0:  # pure noise: every label is uniform, so acc_l = 1/m for every l
+        return OptError(1.0 - 1.0 / m, 0.0, n)
     if kappa == 1.0:
-        val = (1.0 - 1.0 / m) * float(np.exp(_log_masses(prior, n, [0], variant)[0]))
+        val = (1.0 - 1.0 / m) * _clip_prob(np.exp(_log_masses(prior, n, [0], variant)[0]))
         return OptError(val, 0.0, n)
     acc = bayes_accuracy(m, kappa, min(n, MAX_EXACT_ELL))
     # the exact part stops where the Bayes error of a point seen L times is negligible
@@ -93,9 +97,11 @@ def opt_error(
         + _log_binoms(n, ells)
         + log_moment_ladder(prior, n, L, variant=variant)[1]
     )
-    total = float(mass @ (1.0 - acc[: L + 1]))
+    # opt lies in [total, total + rest], and in [0, 1 - 1/m] (acc_l >= 1/m)
+    lo = _clip_prob(mass @ (1.0 - acc[: L + 1]), 1.0 - 1.0 / m)
     rest = 0.0 if L >= n else max(0.0, 1.0 - float(mass.sum())) * (1.0 - acc[L])
-    return OptError(float(total + rest / 2), float(rest / 2), L)
+    hi = min(lo + rest, 1.0 - 1.0 / m)
+    return OptError((lo + hi) / 2, (hi - lo) / 2, L)
 
 
 def cost_unfit(
@@ -113,9 +119,9 @@ def cost_unfit(
     """
     n, m, kappa, variant = _check_common(n, classes, kappa, variant)
     L = check_int("up_to", up_to, low=1, high=min(n, MAX_EXACT_ELL))
-    acc = bayes_accuracy(m, kappa, L)
+    acc = bayes_accuracy(m, kappa, L)  # >= 1/m, so every term is >= 0
     mass = np.exp(_log_masses(prior, n, list(range(1, L + 1)), variant))
-    return float(mass @ (acc[1:] - 1.0 / m))
+    return _clip_prob(mass @ (acc[1:] - 1.0 / m))
 
 
 def dp_memorization_gamma(epsilon: float, delta: float = 0.0) -> float:
@@ -126,7 +132,7 @@ def dp_memorization_gamma(epsilon: float, delta: float = 0.0) -> float:
 
 
 def _singleton_mass(prior, n, variant) -> float:
-    return float(np.exp(_log_masses(prior, n, [1], variant)[0]))
+    return _clip_prob(np.exp(_log_masses(prior, n, [1], variant)[0]))
 
 
 def _limit_slack(m: int, *, gamma=None, epsilon=None, delta: float = 0.0) -> float:
@@ -243,12 +249,12 @@ def bound(
     logN = math.log(prior.N)
     # tau_l is undefined (None) when no point can be seen exactly l times
     tau = {
-        str(l): float(np.exp(num[l] - den[l])) if np.isfinite(den[l]) else None
+        str(l): _clip_prob(np.exp(num[l] - den[l])) if np.isfinite(den[l]) else None
         for l in range(1, top + 1)
     }
-    unseen = float(np.exp(logN + num[0]))
-    single_frac = float(np.exp(logN + den[1]))
-    mass1 = float(np.exp(logN + math.log(n) + num[1]))
+    unseen = _clip_prob(np.exp(logN + num[0]))
+    single_frac = _clip_prob(np.exp(logN + den[1]))
+    mass1 = _clip_prob(np.exp(logN + math.log(n) + num[1]))
     opt = (
         OptError((1 - 1 / m) * unseen, 0.0, n)
         if kappa == 1.0
@@ -274,7 +280,7 @@ def bound(
         singleton_fraction=single_frac,
         expected_singletons=single_frac * n,
         unseen_mass=unseen,
-        expected_unseen_points=float(np.exp(logN + den[0])),
+        expected_unseen_points=_clip_prob(np.exp(logN + den[0]), prior.N),
         opt_error=opt.value,
         opt_error_halfwidth=opt.halfwidth,
         cost_unfit_singletons=mass1 * (1 - 1 / m) * conf,

@@ -51,7 +51,8 @@ def bayes_accuracy(classes: int, kappa: float, max_ell: int) -> np.ndarray:
     r"""Bayes accuracy :math:`\mathrm{acc}_\ell` for :math:`\ell = 0..\text{max\_ell}`; shape (max_ell+1,).
 
     ``classes`` is m >= 2; ``kappa`` in [0, 1] the keep-probability; ``max_ell`` <= 150.
-    acc_0 = 1/m; with kappa = 1, acc_l = 1 for l >= 1; with kappa = 0, acc_l = 1/m.
+    acc_0 = 1/m; with kappa = 1, acc_l = 1 for l >= 1; with kappa = 0, acc_l = 1/m. Every
+    acc_l lies in [1/m, 1] (the Bayes predictor does at least as well as a uniform guess).
     """
     m = check_int("classes", classes, low=2)
     kappa = check_prob("kappa", kappa)
@@ -96,7 +97,7 @@ def bayes_accuracy(classes: int, kappa: float, max_ell: int) -> np.ndarray:
                 + lc
             )
             np.add.at(total, ells, np.exp(lt))
-    acc[1:] = np.minimum(total[1:], 1.0)
+    acc[1:] = np.clip(total[1:], 1.0 / m, 1.0)  # the series rounds a few ulps outside [1/m, 1]
     return acc
 
 

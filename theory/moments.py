@@ -23,7 +23,7 @@ import numpy as np
 
 from theory.priors import FrequencyPrior, check_variant
 
-__all__ = ["log_moments", "log_moment", "log_moment_ladder"]
+__all__ = ["log_moments", "log_moment", "log_moment_ladder", "moment_ratios"]
 
 
 def _log_sum_weighted(t: np.ndarray, weights: np.ndarray | None) -> float:
@@ -65,6 +65,60 @@ def log_moments_fixed(prior: FrequencyPrior, pairs: Sequence[tuple[int, int]]) -
     return out
 
 
+def _moment_ratios_fixed(prior: FrequencyPrior, pairs: Sequence[tuple[int, int]]) -> np.ndarray:
+    r""":math:`M(j+1,k)/M(j,k)` under the fixed variant, numerator and denominator sharing one shift."""
+    pos = np.isfinite(prior.log_q)
+    lq = prior.log_q[pos]
+    q = np.exp(lq)
+    l1 = prior.log1m_q[pos]
+    w = prior.weights[pos]
+    n_zero = prior.num_zero
+    out = np.empty(len(pairs))
+    for r, (j, k) in enumerate(pairs):
+        if j < 0 or k < 0:
+            raise ValueError(f"moment orders must be >= 0; got (j, k) = ({j}, {k})")
+        t = np.zeros_like(lq)
+        if j:
+            t += j * lq
+        if k:
+            t += k * l1  # -inf where q = 1
+        m = float(t.max())
+        if m == -np.inf:  # no positive point contributes (q = 1, k > 0): M(j+1, k) = 0, and
+            out[r] = 0.0 if (j == 0 and n_zero) else np.nan  # M(j, k) > 0 only from zero entries
+            continue
+        np.exp(t - m, out=t)
+        t *= w
+        num, den = float(t @ q), float(t.sum())
+        if j == 0 and n_zero:  # zero entries add (1 - 0)^k = 1 each to M(0, k), nothing to M(1, k)
+            with np.errstate(divide="ignore"):
+                out[r] = np.exp(np.log(num) - np.logaddexp(np.log(den), np.log(n_zero) - m))
+        else:
+            out[r] = num / den
+    return out
+
+
+def moment_ratios(
+    prior: FrequencyPrior, pairs: Sequence[tuple[int, int]], *, variant: str = "fixed"
+) -> np.ndarray:
+    r""":math:`M(j+1, k) / M(j, k)` for each pair ``(j, k)``; shape (len(pairs),), NaN where
+    :math:`M(j, k) = 0`.
+
+    With (j, k) = (l, n - l) this is :math:`\tau_\ell`. Under the fixed variant it is the
+    weighted mean :math:`\sum_i q_i\,t_i / \sum_i t_i` of the terms
+    :math:`t_i = q_i^j(1-q_i)^k` shifted by one common maximum, so it carries ~1e-15 relative
+    error; the difference of two log moments of size :math:`|\log M| \sim nq` would carry
+    :math:`|\log M|\cdot 10^{-16}` (1e-9 at n ~ 1e8). ``iid``: exp of that difference.
+    """
+    check_variant(variant)
+    pairs = [(int(j), int(k)) for j, k in pairs]
+    if variant == "fixed":
+        return _moment_ratios_fixed(prior, pairs)
+    lm = log_moments(prior, [(j + 1, k) for j, k in pairs] + pairs, variant=variant)
+    num, den = lm[: len(pairs)], lm[len(pairs) :]
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(den), np.exp(num - den), np.nan)
+
+
 def log_moments(
     prior: FrequencyPrior, pairs: Sequence[tuple[int, int]], *, variant: str = "fixed"
 ) -> np.ndarray:
@@ -89,12 +143,43 @@ def log_moment(prior: FrequencyPrior, j: int, k: int, *, variant: str = "fixed")
 
 
 _BLOCK = 1 << 15
+#: A point whose level-0 term (1 - q)^n is below e^LOG_FAR (near the bottom of the normal float
+#: range, e^-708) is summed in log space instead of by the recurrence.
+LOG_FAR = -700.0
+
+
+def _ladder_far(lq, l1, q, w, n, shift, s0, s1) -> None:
+    r"""Add the scaled terms of the far points to ``s0`` and ``s1`` directly in log space.
+
+    Term of point i at level l, scaled by the level's maximum:
+    :math:`\exp(l\log q_i + (n-l)\log(1-q_i) - \mathrm{shift}_l) \le 1`. Evaluated on
+    (points x levels) chunks of at most ``_BLOCK`` entries, so memory stays bounded.
+    """
+    ls = np.arange(shift.size, dtype=np.float64)
+    chunk = max(1, _BLOCK // shift.size)
+    for c in range(0, lq.size, chunk):
+        t = np.multiply.outer(lq[c : c + chunk], ls)
+        t += np.multiply.outer(l1[c : c + chunk], n - ls)  # l1 finite: q < 1 here
+        t -= shift
+        np.exp(t, out=t)
+        if w is not None:
+            t *= w[c : c + chunk, None]
+        s0 += t.sum(axis=0)
+        s1 += q[c : c + chunk] @ t
 
 
 def _ladder_fixed(prior: FrequencyPrior, n: int, L: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The fixed-variant ladder by the recurrence E_{l+1} = E_l * q / (1 - q); None on underflow.
+    r"""The fixed-variant ladder; None when a level's scaled sum underflows (the caller falls back).
 
-    Works block by block (32k entries) so that every pass stays in cache.
+    Every term is scaled by the level's analytic maximum, :math:`t_{il} =
+    q_i^l(1-q_i)^{n-l}/\max_a a^l(1-a)^{n-l} \le 1`, and :math:`\log t_{il}` is concave in
+    l (linear minus convex), so over l = 0..L it is smallest at l = 0 or l = L. A point whose
+    :math:`t_{i0} = (1-q_i)^n \ge e^{-700}` is a normal float, so its recurrence
+    :math:`t_{i,l+1} = t_{il}\cdot q_i/(1-q_i)\cdot\mathrm{step}_l` never passes through the
+    subnormal range except where it is falling for good (and then below 2.2e-308 while the sum
+    it joins is above 1e-250). The other points (``far``: (1-q)^n below the float range, terms
+    that may dominate at larger l) are summed in log space by :func:`_ladder_far`. Works block by
+    block (32k entries) so that every pass stays in cache.
     """
     lv_all = prior.log_values
     n_pos = lv_all.size - prior.num_zero_entries  # zeros (-inf) sit at the end
@@ -110,17 +195,25 @@ def _ladder_fixed(prior: FrequencyPrior, n: int, L: int) -> tuple[np.ndarray, np
     s0 = np.zeros(L + 1)
     s1 = np.zeros(L + 1)
     for b in range(0, n_pos, _BLOCK):
-        q = np.exp(lv_all[b : min(b + _BLOCK, n_pos)] - log_total)
+        lq = lv_all[b : min(b + _BLOCK, n_pos)] - log_total
+        q = np.exp(lq)
         w = None if w_all is None else w_all[b : b + q.size]
         with np.errstate(divide="ignore"):
             e = np.log1p(-q)
         if b == 0:
             prior.fix_top_log1m(e, float(q[0]))
-        with np.errstate(over="ignore", divide="ignore"):
-            r = np.exp(np.log(q) - e)  # q / (1 - q) without cancellation
-        e *= n
-        np.exp(e, out=e)  # E_0 = (1 - q)^n <= 1
-        r[~np.isfinite(r)] = 0.0  # q = 1: (1 - q)^(n - l) = 0 for l < n
+            if e[0] == -np.inf:  # a single positive point, q = 1: the direct sums handle it
+                return None
+        far = e < LOG_FAR / n  # (1 - q)^n below e^LOG_FAR; sorted by q, so they lead the list
+        with np.errstate(over="ignore"):
+            r = np.exp(lq - e)  # q / (1 - q) without cancellation (inf only for far points)
+        if far.any():
+            wf = None if w is None else w[far]
+            _ladder_far(lq[far], e[far], q[far], wf, n, shift, s0, s1)
+            e[far] = -np.inf  # out of the recurrence
+            r[far] = 0.0
+        e *= n  # log of E_0 = (1 - q)^n <= 1
+        np.exp(e, out=e)
         if w is not None:
             e *= w
         for l in range(L + 1):
@@ -148,8 +241,10 @@ def log_moment_ladder(
     of points seen :math:`\ell` times. Under the fixed variant they come from the recurrence
     :math:`q^{\ell+1}(1-q)^{n-\ell-1} = q^\ell(1-q)^{n-\ell}\cdot q/(1-q)`, rescaled at each
     step by the analytic maximum :math:`\max_a a^\ell(1-a)^{n-\ell}`: one exp pass in total
-    instead of one per moment. If the scaled sums underflow (no mass near l/n), it falls back to
-    the max-shifted :func:`log_moments`. Shapes (L+1,), (L+1,).
+    instead of one per moment. Points whose :math:`(1-q)^n` is below the float range (their
+    terms can still dominate at larger :math:`\ell`) are summed term by term in log space. If
+    the scaled sums underflow (no mass near l/n), it falls back to the max-shifted
+    :func:`log_moments`. Shapes (L+1,), (L+1,).
     """
     check_variant(variant)
     if not 0 <= L <= n:

@@ -20,9 +20,6 @@ import theory
 FREQ = st.floats(min_value=1e-6, max_value=1e3, allow_nan=False, allow_infinity=False)
 PRIOR_LISTS = st.lists(FREQ, min_size=2, max_size=40)
 SIZES = st.integers(min_value=1, max_value=10**7)
-# Float rounding of exp(log N + log M) can push a probability a few ulps past 1 (see
-# test_probabilities_never_exceed_one_exactly for the finding); the invariants allow 8 ulps.
-ULP_SLACK = 8 * np.finfo(np.float64).eps
 
 
 # ---------------------------------------------------------------------- mpmath references
@@ -82,6 +79,32 @@ def test_taus_vector_matches_mpmath(values, n, data):
         _close(g, mp_tau(values, n, ell))
 
 
+@pytest.mark.parametrize(
+    ("values", "n", "ell", "before"),
+    [
+        ([1.0, 2.0, 3.0], 10**8, 1, 6.1e-10),
+        ([1.0, 1.0001], 10**8, 3, 3.4e-9),
+        ([0.3, 0.7], 10**8, 5, 2.8e-9),
+        ([1.0, 2.0, 3.0, 4.0, 5.0], 10**9, 1, 9.7e-9),
+    ],
+)
+def test_tau_at_extreme_n_to_1e_13(values, n, ell, before):
+    # tau_l used to be exp(log M(l+1, n-l) - log M(l, n-l)) with two separately shifted logs of
+    # size ~n q (~1e8), whose float spacing (~1e-8) gave the relative error ``before``. It is now
+    # the ratio of the two sums under one shared shift. Reference: 50-digit mpmath sums.
+    got = theory.tau(theory.from_counts(values), n, ell)
+    _close(got, mp_tau(values, n, ell), rtol=1e-13)
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=PRIOR_LISTS, n=st.integers(min_value=10**6, max_value=10**9), data=st.data())
+def test_taus_at_large_n_match_mpmath_to_1e_13(values, n, data):
+    ells = data.draw(st.lists(st.integers(1, 20), min_size=1, max_size=3), label="ells")
+    got = theory.taus(theory.from_counts(values), n, ells)
+    for g, ell in zip(got, ells, strict=True):
+        _close(g, mp_tau(values, n, ell), rtol=1e-13)
+
+
 @settings(max_examples=40, deadline=None)
 @given(values=PRIOR_LISTS, n=SIZES, data=st.data())
 def test_seen_count_and_mass_match_mpmath(values, n, data):
@@ -128,9 +151,20 @@ def test_tau_lies_between_smallest_and_largest_frequency(values, n, data):
 @settings(max_examples=60, deadline=None)
 @given(values=PRIOR_LISTS, n=SIZES)
 def test_probability_outputs_lie_in_unit_interval(values, n):
+    # Exact bounds, no rounding allowance: outputs are clipped to their ranges (they came out a
+    # few ulps above 1 before: test_probabilities_never_exceed_one_exactly).
     prior = theory.from_counts(values)
-    for v in (theory.singleton_fraction(prior, n), theory.unseen_mass(prior, n)):
-        assert 0.0 <= v <= 1.0 + ULP_SLACK
+    ell = min(n, 3)
+    probs = [
+        theory.singleton_fraction(prior, n),
+        theory.unseen_mass(prior, n),
+        theory.expected_seen_mass(prior, n, ell),
+        theory.tau(prior, n, ell),
+        theory.tail_weight(prior, 0.0, 1.0),
+    ]
+    for v in probs:
+        assert 0.0 <= v <= 1.0
+    assert 0.0 <= theory.expected_seen_count(prior, n, ell) <= prior.N
 
 
 @settings(max_examples=25, deadline=None)
@@ -199,14 +233,16 @@ def test_seen_count_singletons_large_n():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: probabilities come out a few ulps above 1, e.g. "
-    "singleton_fraction(zipf(5), n=1) = 1.0000000000000002 (exp(log N + log M) is not clipped)",
-)
 def test_probabilities_never_exceed_one_exactly():
-    # With n = 1 the single draw is always a singleton: the exact value is 1.
-    assert theory.singleton_fraction(theory.zipf(5), 1) <= 1.0
+    # With n = 1 the single draw is always a singleton: the exact value is 1 (and the expected
+    # number of singletons is 1, the unseen points N - 1). Was a strict xfail: the fraction
+    # came out 1.0000000000000002 (exp(log N + log M) unclipped); now clipped to [0, 1].
+    prior = theory.zipf(5)
+    assert theory.singleton_fraction(prior, 1) == 1.0
+    r = theory.bound(prior, 1, 10)
+    assert 0.0 <= r.singleton_fraction <= 1.0 and 0.0 <= r.unseen_mass <= 1.0
+    np.testing.assert_allclose(r.singleton_fraction, 1.0, rtol=1e-15)
+    np.testing.assert_allclose(theory.expected_seen_count(prior, 1, 0), 4.0, rtol=1e-15)
 
 
 # ---------------------------------------------------------------------- the tail-weight bound
@@ -265,13 +301,19 @@ def test_tail_weight_is_mass_in_window():
     assert theory.tail_weight(prior, 0.5, 0.9) == 0.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: tail_weight(prior, 0.0, 1.0) emits RuntimeWarning 'divide by zero "
-    "encountered in log' (np.log(low) with low = 0); low < 0 returns 0 silently",
-)
 def test_tail_weight_window_from_zero():
-    np.testing.assert_allclose(theory.tail_weight(theory.zipf(10), 0.0, 1.0), 1.0, rtol=1e-12)
+    # Was a strict xfail: low = 0 emitted RuntimeWarning 'divide by zero encountered in log'
+    # (an error under this suite's filterwarnings); low < 0 returned 0 silently (now a
+    # ValueError: test_invalid_arguments_raise_naming_the_parameter). The window [0, 1] holds
+    # every point, so the weight is the total frequency, 1; [0, q_max) everything but the top
+    # point (closed form 1 - q_max); zero-frequency points add nothing.
+    prior = theory.zipf(10)
+    np.testing.assert_allclose(theory.tail_weight(prior, 0.0, 1.0), 1.0, rtol=1e-12)
+    q = prior.normalized()
+    np.testing.assert_allclose(theory.tail_weight(prior, 0.0, q[1]), 1.0 - q[0], rtol=1e-12)
+    with_zero = theory.from_counts([0.0, 1.0, 3.0])
+    assert theory.tail_weight(with_zero, 0.0, 0.0) == 0.0
+    np.testing.assert_allclose(theory.tail_weight(with_zero, 0.0, 0.3), 0.25, rtol=1e-15)
 
 
 # ---------------------------------------------------------------------- degenerate and invalid
@@ -316,6 +358,10 @@ def test_single_point_prior_n_1():
         (lambda p: theory.singleton_fraction(p, 0), r"^n must be"),
         (lambda p: theory.unseen_mass(p, 0), r"^n must be"),
         (lambda p: theory.tail_weight_bound(p, 0), r"^n must be"),
+        (lambda p: theory.tail_weight(p, -0.1, 1.0), r"^low must be a finite number in \[0, inf\]; got -0.1"),
+        (lambda p: theory.tail_weight(p, 0.5, 0.1), r"^high must be a finite number in \[0.5, inf\]"),
+        (lambda p: theory.tail_weight(p, float("nan"), 1.0), r"^low must be a finite number"),
+        (lambda p: theory.tail_weight(p, 0.0, float("inf")), r"^high must be a finite number"),
         (lambda p: theory.tau(p, 10, 1, variant="bogus"), r"^variant must be one of fixed, iid; got 'bogus'"),
     ],
 )
