@@ -40,6 +40,8 @@ class TauTable:
     tau_0 = E[a^1 (1-a)^n] / E[(1-a)^n] is the expected frequency of an unseen point.
     """
 
+    CHUNK = 16  # tau values per call of theory.taus
+
     def __init__(self, prior, n: int, variant: str):
         self.prior, self.n, self.variant = prior, n, variant
         self.table = np.full(n + 1, np.nan)  # tau_l by l; NaN = not computed yet
@@ -50,8 +52,9 @@ class TauTable:
         ells = np.asarray(ells, dtype=np.int64)
         need = np.unique(ells[~self.known[ells]])
         pos = need[need >= 1]
-        if pos.size:
-            self.table[pos] = theory.taus(self.prior, self.n, pos.tolist(), variant=self.variant)
+        for k in range(0, pos.size, self.CHUNK):  # chunks bound the iid variant's memory
+            part = pos[k : k + self.CHUNK]
+            self.table[part] = theory.taus(self.prior, self.n, part.tolist(), variant=self.variant)
         if need.size and need[0] == 0:
             lm = theory.log_moments(self.prior, [(1, self.n), (0, self.n)], variant=self.variant)
             self.table[0] = np.exp(lm[0] - lm[1]) if np.isfinite(lm[1]) else np.nan

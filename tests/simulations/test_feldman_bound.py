@@ -21,37 +21,79 @@ NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
 LOCAL = ["memorize-all", "fit-seen>=2", "fit-seen>=4", "mem-limit=0.3", "label-dp=1.0"]
 
 
+TRIALS = 200
+
+
 def _within(mean, se, target, k=4.0, slack=1e-12):
     return abs(mean - target) <= k * se + slack
+
+
+def _rare(prior, trials, points=4):
+    """Allowance for events too rare to show in the sample, so absent from its SE: one trial in
+    which ``points`` points of frequency <= q_max change role moves the mean by at most
+    points * q_max / trials. Found needed by Hypothesis: a two-point prior whose heavy points are
+    singletons with probability 3e-4 per trial gave a gap of -1.2e-5 with SE 4.4e-7 (tau exact to
+    1e-15 against mpmath); uniform N = 20, n = 2 never showed its 5% doubleton in 60 trials."""
+    return points * float(np.exp(prior.log_q[0])) / trials + 1e-12
+
+
+@st.composite
+def priors(draw, max_N=300):
+    """Zipf of any exponent, two-point, or arbitrary counts (with zeros allowed in the tail)."""
+    kind = draw(st.sampled_from(["zipf", "two-point", "counts"]))
+    N = draw(st.integers(5, max_N))
+    if kind == "zipf":
+        return theory.zipf(N, draw(st.floats(0.0, 2.5)))
+    if kind == "two-point":
+        return theory.two_point(
+            N, heavy_fraction=draw(st.floats(0.05, 0.95)), ratio=draw(st.floats(1.0, 10.0))
+        )
+    counts = draw(st.lists(st.integers(0, 50), min_size=N, max_size=N).filter(lambda c: sum(c) > 0))
+    return theory.from_counts(np.array(counts, dtype=float))
 
 
 @settings(max_examples=12, deadline=None, phases=NO_SHRINK)
 @given(
     seed=st.integers(0, 2**32 - 1),
-    N=st.integers(20, 400),
-    n=st.integers(10, 600),
-    exponent=st.floats(0.0, 2.0),
+    prior=priors(),
+    n=st.integers(10, 400),
     m=st.integers(2, 5),
     kappa=st.sampled_from([1.0, 0.7]),
-    variant=st.sampled_from(["fixed", "iid"]),
 )
-def test_excess_equals_bound_terms_for_local_learners(seed, N, n, exponent, m, kappa, variant):
+def test_excess_equals_bound_terms_for_local_learners(seed, prior, n, m, kappa):
+    _check_identity(seed, prior, n, m, kappa, "fixed")
+
+
+def _check_identity(seed, prior, n, m, kappa, variant):
     # For learners whose prediction at x depends only on x's own examples, iid labels:
     # E[err - opt] = sum_l tau_l E[errn^c_S(A, l)] (posterior lemma, exact on x's own count;
     # proofs_check finds equality by enumeration); in particular err >= opt + sum_l tau_l errn.
     sim = simulate(
-        theory.zipf(N, exponent),
+        prior,
         n,
         LabelPrior(m, kappa=kappa),
         LOCAL,
-        trials=60,
+        trials=TRIALS,
         variant=variant,
         seed=seed,
-        batch_trials=30,
+        batch_trials=50,
     )
     for name in ("memorize-all", "fit-seen>=2", "fit-seen>=4", "mem-limit=0.3", "label-dp=1"):
         g = sim[name]["scalars"]["identity_gap"]
-        assert _within(g["mean"], g["se"], 0.0, slack=1e-10), (name, g)
+        assert _within(g["mean"], g["se"], 0.0, slack=_rare(prior, TRIALS)), (name, g)
+
+
+@pytest.mark.parametrize(
+    "seed, prior, n",
+    [
+        (4, theory.from_counts([9.0, 5, 3, 3, 2, 2] + [1] * 30), 60),
+        (9, theory.two_point(30, heavy_fraction=0.2, ratio=8.0), 90),
+    ],
+)
+def test_excess_equals_bound_terms_iid_variant(seed, prior, n):
+    # the same identity under the iid variant (integer-valued priors: the iid law of the
+    # normalisation is exact on its integer lattice, and cheap)
+    _check_identity(seed, prior, n, 3, 0.8, "iid")
 
 
 @settings(max_examples=10, deadline=None, phases=NO_SHRINK)
@@ -78,10 +120,11 @@ def test_skipping_rare_points_costs_what_theory_says(seed, N, ratio, exponent, m
         batch_trials=30,
     )
     ex = sim[f"fit-seen>={k}"]["scalars"]["excess"]
-    assert _within(ex["mean"], ex["se"], theory.cost_unfit(prior, n, m, up_to=k - 1, kappa=kappa))
+    target = theory.cost_unfit(prior, n, m, up_to=k - 1, kappa=kappa)
+    assert _within(ex["mean"], ex["se"], target, slack=_rare(prior, 60, 2 * k)), (ex, target)
     opt = sim["memorize-all"]["scalars"]["err"]
     bracket = theory.opt_error(prior, n, m, kappa=kappa)
-    assert _within(opt["mean"], opt["se"], bracket.value, slack=bracket.halfwidth + 1e-12)
+    assert _within(opt["mean"], opt["se"], bracket.value, slack=bracket.halfwidth + _rare(prior, 60, 2))
 
 
 @pytest.mark.parametrize("variant", ["fixed", "iid"])
