@@ -1,12 +1,14 @@
 """Checkpoints of a long experiment run: finished pieces saved as they complete, reused on re-run.
 
 A :class:`Checkpoint` is a folder ``OUT/.NAME.partial/`` next to the experiment's output folder.
-It holds ``config.json`` (the experiment, its config and the tailmem version) and one
+It holds ``config.json`` (the experiment, its config, the tailmem version and git revision: a
+partial run from other code is not reused) and one
 ``KEY.json`` (+ ``KEY.npz`` for arrays) per finished piece, each written atomically. Re-running
 the same command after a kill loads the finished pieces and computes only the rest; pieces are
 pure functions of (config, key) with their own seeds, so the result is identical. A partial
 folder left by a different config is refused with a one-line error (delete it, or use another
-``--out``). The runner deletes the folder once the results are written.
+``--out``). The runner deletes the folder once the results are written, and when the run stops
+with an error (only a kill leaves it).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simulations.results import atomic_write_json, package_version, to_jsonable
+from simulations.results import atomic_write_json, git_revision, package_version, to_jsonable
 
 __all__ = ["Checkpoint"]
 
@@ -25,7 +27,12 @@ __all__ = ["Checkpoint"]
 class Checkpoint:
     def __init__(self, folder: str | Path, experiment: str, cfg):
         self.folder = Path(folder)
-        ident = {"experiment": experiment, "config": to_jsonable(cfg), "tailmem_version": package_version()}
+        ident = {
+            "experiment": experiment,
+            "config": to_jsonable(cfg),
+            "tailmem_version": package_version(),
+            "git_revision": git_revision(),
+        }
         marker = self.folder / "config.json"
         if marker.exists():
             try:

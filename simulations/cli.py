@@ -276,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"tailmem: error: {msg}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print("tailmem: error: out of memory; lower the sizes (N, n) or batch_trials", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -38,7 +38,11 @@ def run_experiment(
     start = time.perf_counter()
     if "checkpoint" in inspect.signature(exp.run).parameters:
         ck = Checkpoint(out.parent / f".{out.name}.partial", exp.name, cfg)
-        results, arrays = exp.run(cfg, checkpoint=ck)
+        try:
+            results, arrays = exp.run(cfg, checkpoint=ck)
+        except Exception:
+            ck.remove()  # an error, not a kill: nothing worth resuming
+            raise
     else:
         ck = None
         results, arrays = exp.run(cfg)

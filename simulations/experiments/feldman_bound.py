@@ -59,23 +59,26 @@ class FeldmanBound:
     max_ell: int = 20
 
     def __post_init__(self):
-        check_int("N", self.N, low=2)
-        check_int("n", self.n, low=2)
+        check_int("N", self.N, low=2, high=10**7)
+        check_int("n", self.n, low=2, high=10**8)
         check_finite("exponent", self.exponent, low=0.0)
-        check_int("classes", self.classes, low=2)
+        check_int("classes", self.classes, low=2, high=1000)
         if self.variant not in theory.VARIANTS:
             raise ValueError(f"variant must be one of {', '.join(theory.VARIANTS)}; got {self.variant!r}")
-        check_int("trials", self.trials, low=2)
-        check_int("batch_trials", self.batch_trials, low=1)
+        check_int("trials", self.trials, low=2, high=10**7)
+        check_int("batch_trials", self.batch_trials, low=1, high=10**4)
         if not self.learners:
             raise ValueError("learners: need at least one learner")
-        for s in self.learners:
-            parse_learner(s)
+        names = [parse_learner(s).name for s in self.learners]
+        if len(set(names)) != len(names):
+            dup = sorted({x for x in names if names.count(x) > 1})
+            raise ValueError(f"learners: each learner may appear once; repeated: {', '.join(dup)}")
+        check_int("seed", self.seed, low=0)
         for name in ("ratios", "exponents", "gammas", "epsilons", "noises"):
             if not getattr(self, name):
                 raise ValueError(f"{name}: need at least one value")
         for r in self.ratios:
-            check_finite("ratios", r, low=0.0, low_open=True)
+            check_finite("ratios", r, low=0.0, low_open=True, high=1e8 / self.N)
         for e in self.exponents:
             check_finite("exponents", e, low=0.0)
         for g in self.gammas:
@@ -292,6 +295,13 @@ def run(cfg: FeldmanBound, checkpoint=None) -> tuple[dict, dict]:
     # the disparate effect (§1.4): three subgroups, memorize-all and the gamma limit
     out["disparate"] = []
     g = cfg.disparate_gamma
+    papers = (
+        cfg.disparate_scale == 1.0
+        and cfg.classes == 10
+        and cfg.exponent == 1.0
+        and g == 0.5
+        and cfg.variant == "fixed"
+    )
     for name, N, n, pub_opt, pub_cost in PUBLISHED_DISPARATE:
         Ns, ns = max(2, round(N * cfg.disparate_scale)), max(2, round(n * cfg.disparate_scale))
         prior = theory.zipf(Ns, cfg.exponent)
@@ -315,11 +325,11 @@ def run(cfg: FeldmanBound, checkpoint=None) -> tuple[dict, dict]:
                 "opt": lim["opt"],
                 "opt_se": lim["opt_se"],
                 "opt_theory": theory.opt_error(prior, ns, m, variant=cfg.variant).value,
-                "opt_published": pub_opt if cfg.disparate_scale == 1.0 else None,
+                "opt_published": pub_opt if papers else None,
                 "cost": lim["excess"],
                 "cost_se": lim["excess_se"],
                 "cost_theory": lim["theory"],
-                "cost_published": pub_cost if cfg.disparate_scale == 1.0 else None,
+                "cost_published": pub_cost if papers else None,
             }
         )
     progress.bar.close()

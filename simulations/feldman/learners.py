@@ -125,7 +125,7 @@ class LabelDP:
     epsilon: float
 
     def __post_init__(self):
-        check_finite("epsilon", self.epsilon, low=0.0)
+        check_finite("epsilon", self.epsilon, low=0.0, high=1e6)
 
     @property
     def name(self) -> str:

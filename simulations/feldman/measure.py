@@ -18,7 +18,9 @@ For one trial (D, f, S) and a learner's law of h(x):
   in expectation err - opt equals it for learners local in x under iid label priors
   (E[D(x) | x seen l times, labels] = tau_l), and Feldman's theorem says >= in general;
 - memorization of every example (exact, from the learner), its average, maximum and average
-  per count l; train error on S; the generalization gap (noisy test error - train error);
+  per count l; train error on S; the generalization gap (noisy test error of A(S) - train
+  error). Feldman's identity (papers.md §1.3) uses A(S') with |S'| = n - 1: E[average mem] =
+  E[gap] + err(n - 1) - err(n), and train_err + mem_avg is exactly the leave-one-out error;
 - accuracy by frequency bin: mean of P[h(x) = f(x)] over the points whose n D(x) lies in each bin.
 """
 
@@ -47,8 +49,9 @@ class TauTable:
         self.table = np.full(n + 1, np.nan)  # tau_l by l; NaN = not computed yet
         self.known = np.zeros(n + 1, dtype=bool)
 
-    def __call__(self, ells: np.ndarray) -> np.ndarray:
-        """tau_l for each entry of ``ells`` (0 where no point can be seen l times)."""
+    def __call__(self, ells: np.ndarray, *, observed: bool = True) -> np.ndarray:
+        """tau_l for each entry of ``ells``. ``observed``: the counts occurred in a sample, so tau
+        must be finite (ArithmeticError otherwise); else NaN (no point can be seen l times) -> 0."""
         ells = np.asarray(ells, dtype=np.int64)
         need = np.unique(ells[~self.known[ells]])
         pos = need[need >= 1]
@@ -59,7 +62,13 @@ class TauTable:
             lm = theory.log_moments(self.prior, [(1, self.n), (0, self.n)], variant=self.variant)
             self.table[0] = np.exp(lm[0] - lm[1]) if np.isfinite(lm[1]) else np.nan
         self.known[need] = True
-        return np.nan_to_num(self.table[ells], nan=0.0)
+        out = self.table[ells]
+        if observed and np.isnan(out).any():
+            bad = sorted(set(ells[np.isnan(out)].tolist()))[:5]
+            raise ArithmeticError(
+                f"tau: not computable for observed counts l = {bad} ({self.variant} variant)"
+            )
+        return np.nan_to_num(out, nan=0.0)
 
 
 def bayes_prediction(batch: Batch, post: Posterior) -> tuple[np.ndarray, np.ndarray]:
@@ -87,8 +96,9 @@ def _unseen_per_block(batch: Batch) -> np.ndarray:
 
 def _bin_index(batch: Batch, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     nb = edges.size - 1
-    which = np.searchsorted(edges, batch.n * batch.D, side="right") - 1
-    ok = (which >= 0) & (which < nb)
+    # end bins collect every point beyond the edges; points with D(x) = 0 are left out
+    which = np.clip(np.searchsorted(edges, batch.n * batch.D, side="right") - 1, 0, nb - 1)
+    ok = batch.D > 0
     return ok, (np.arange(batch.T)[:, None] * nb + which)[ok]
 
 
@@ -140,7 +150,7 @@ def measure(
     conf0 = np.einsum("tb,tb->t", num_unseen, conf_unseen)
     plain_seen = (1.0 - np.einsum("sm,sm->s", pred.seen, batch.K) / ell) * wr
     tau_rows = taus(ell)
-    bound_terms = _per_trial(batch, tau_rows * conf_seen) + taus(np.array([0]))[0] * conf0
+    bound_terms = _per_trial(batch, tau_rows * conf_seen) + taus(np.array([0]), observed=False)[0] * conf0
     singles = ell == 1
     # by count l = 0..max_ell (index L + 1 collects l > max_ell)
     L = max_ell
@@ -169,7 +179,8 @@ def measure(
         "excess": err - bayes_err,
         "bound_terms": bound_terms,
         "identity_gap": err - bayes_err - bound_terms,
-        "tau1_errn1_conf": taus(np.array([1]))[0] * _per_trial(batch, np.where(singles, conf_seen, 0.0)),
+        "tau1_errn1_conf": taus(np.array([1]), observed=False)[0]
+        * _per_trial(batch, np.where(singles, conf_seen, 0.0)),
         "errn": errn,
         "errn_conf": errn_conf,
         "num_points_by_ell": num_points,

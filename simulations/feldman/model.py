@@ -211,7 +211,8 @@ def _draw_D(prior: FrequencyPrior, variant: str, T: int, rng) -> np.ndarray:
         q = prior.normalized()
         return rng.permuted(np.broadcast_to(q, (T, q.size)), axis=1)
     idx = rng.choice(prior.log_values.size, size=(T, prior.N), p=prior.weights / prior.N)
-    p = np.exp(prior.log_values - prior.log_values[0])[idx]
+    lv = prior.log_values[idx]
+    p = np.exp(lv - lv.max(axis=1, keepdims=True))  # each row's own top: no 0/0
     return p / p.sum(axis=1, keepdims=True)
 
 

@@ -70,6 +70,10 @@ def simulate(
     bt = check_int("batch_trials", batch_trials, low=1)
     max_ell = check_int("max_ell", max_ell, low=1)
     specs = [parse_learner(s) for s in learners]
+    names = [L.name for L in specs]
+    if len(set(names)) != len(names):
+        dup = sorted({x for x in names if names.count(x) > 1})
+        raise ValueError(f"learners: each learner may appear once; repeated: {', '.join(dup)}")
     if bin_edges is None:
         bin_edges = np.geomspace(1e-2, 1e4, 19)
     taus = TauTable(prior, n, variant)
@@ -103,6 +107,6 @@ def simulate(
             "sums": {key: cat[key].sum(axis=0) for key in SUMS},
         }
     out["_tau"] = np.zeros(max_ell + 1)  # tau_l, l = 0..max_ell (0 where l > n)
-    out["_tau"][: min(max_ell, n) + 1] = taus(np.arange(min(max_ell, n) + 1))
+    out["_tau"][: min(max_ell, n) + 1] = taus(np.arange(min(max_ell, n) + 1), observed=False)
     out["_bin_edges"] = bin_edges
     return out

@@ -225,6 +225,10 @@ def test_experiment_runs_and_writes_figures(tmp_path):
         ("rho=1", "rho"),
         ("noises=1.5", "noises"),
         ("colour=red", "unknown field 'colour'"),
+        ("seed=-1", "seed must be"),
+        ("learners=memorize-all,fit-seen>=1", "repeated: memorize-all"),
+        ("N=1e10", "N must be"),
+        ("ratios=1e30", "ratios must be"),
     ],
 )
 def test_bad_settings_exit_2_without_output(tmp_path, capsys, setting, message):
@@ -232,6 +236,17 @@ def test_bad_settings_exit_2_without_output(tmp_path, capsys, setting, message):
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and err.count("\n") == 1
     assert not (tmp_path / "feldman-bound").exists()
+    assert not (tmp_path / ".feldman-bound.partial").exists()
+
+
+def test_error_during_a_run_leaves_no_partial_folder(tmp_path, capsys, monkeypatch):
+    def failing(*args, **kwargs):
+        raise ArithmeticError("tau: not computable")
+
+    monkeypatch.setattr(feldman_bound, "simulate", failing)
+    assert _run(tmp_path) == 2
+    assert "tau: not computable" in capsys.readouterr().err
+    assert not (tmp_path / ".feldman-bound.partial").exists() and not (tmp_path / "feldman-bound").exists()
 
 
 def test_quick_config_is_valid():

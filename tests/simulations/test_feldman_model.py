@@ -107,3 +107,13 @@ def test_sampler_rejects_bad_sizes():
         sample_batch(theory.zipf(10), 5, LabelPrior(2), trials=0, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="n must be"):
         sample_batch(theory.zipf(10), -1, LabelPrior(2), trials=1, rng=np.random.default_rng(0))
+
+
+def test_iid_draws_of_a_steep_prior_do_not_underflow():
+    # exponent 2000: entries below the global top underflow; each row is normalised by its own
+    # largest draw (found in review: the global top gave 0/0 rows)
+    b = sample_batch(
+        theory.zipf(10, 2000.0), 5, LabelPrior(2), trials=20, variant="iid", rng=np.random.default_rng(1)
+    )
+    assert np.isfinite(b.D).all()
+    np.testing.assert_allclose(b.D.sum(axis=1), 1.0, rtol=1e-12)
