@@ -1,0 +1,27 @@
+"""Estimators of memorization and influence: subsampled (Feldman & Zhang) and exact leave-one-out."""
+
+from simulations.estimators.loo import knn_loo_memorization, loo_memorization, ridge_loo_memorization
+from simulations.estimators.memorization import (
+    Estimate,
+    check_coverage,
+    heldout_accuracy,
+    high_influence_pairs,
+    influence,
+    influence_top_k,
+    memorization,
+    subset_masks,
+)
+
+__all__ = [
+    "Estimate",
+    "subset_masks",
+    "check_coverage",
+    "memorization",
+    "influence",
+    "influence_top_k",
+    "heldout_accuracy",
+    "high_influence_pairs",
+    "knn_loo_memorization",
+    "ridge_loo_memorization",
+    "loo_memorization",
+]
