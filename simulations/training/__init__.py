@@ -1,0 +1,32 @@
+"""Batched subset training (Feldman & Zhang): many independent small models in one pass."""
+
+from simulations.training.engine import (
+    correctness_batched,
+    init_stacked,
+    logits_batched,
+    predict_batched,
+    probabilities_batched,
+    train_batched,
+)
+from simulations.training.models import MLP, SmallCNN, SoftmaxRegression, SpecModule, stack_params
+from simulations.training.order import epoch_permutation, epoch_schedule, init_generator, order_generator
+from simulations.training.reference import train_one
+
+__all__ = [
+    "SoftmaxRegression",
+    "MLP",
+    "SmallCNN",
+    "SpecModule",
+    "stack_params",
+    "init_generator",
+    "order_generator",
+    "epoch_permutation",
+    "epoch_schedule",
+    "init_stacked",
+    "train_batched",
+    "logits_batched",
+    "predict_batched",
+    "probabilities_batched",
+    "correctness_batched",
+    "train_one",
+]

@@ -1,0 +1,209 @@
+r"""Batched subset training: B independent models, one forward/backward pass per step.
+
+Feldman & Zhang (2020, arXiv 2008.03703) estimate memorization and influence by training many
+models, each on a random subset of the training set. Here model b has its own subset
+(``masks[b]``), its own initialisation seed and its own data order (see
+:mod:`simulations.training.order` for the exact convention), and its parameters are stacked on a
+leading axis of size B. One step evaluates
+
+.. math:: g_b = \nabla_{\theta_b} \frac{\sum_j w_{bj} \mathrm{CE}(f(\theta_b, x_{bj}), y_{bj})}{\sum_j w_{bj}}
+
+for all b at once with ``torch.func.vmap(torch.func.grad(loss))`` (weights :math:`w_{bj}` are 0
+on padding), then applies ``torch.optim.SGD``'s update per model (dampening 0, no Nesterov):
+
+.. math:: g \leftarrow g + \lambda\theta,\quad v \leftarrow \mu v + g,\quad \theta \leftarrow \theta - \eta v
+
+(:math:`v` starts at 0, so the first step sets :math:`v = g` exactly as SGD does), only for
+models that have a minibatch at this step. The same code runs on CPU and CUDA; every random draw
+comes from an explicit CPU ``torch.Generator``, so results do not depend on the device's RNG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from simulations.training.models import ModelSpec, stack_params
+from simulations.training.order import epoch_schedule, init_generator
+from theory._validate import check_finite, check_int
+
+__all__ = [
+    "init_stacked",
+    "train_batched",
+    "logits_batched",
+    "predict_batched",
+    "probabilities_batched",
+    "correctness_batched",
+    "check_training_args",
+]
+
+
+def init_stacked(spec: ModelSpec, seeds) -> dict[str, Tensor]:
+    """Stacked float32 CPU parameters of B models; entry [b] is ``spec.init(init_generator(seeds[b]))``."""
+    seeds = _check_seeds(seeds)
+    return stack_params([spec.init(init_generator(s)) for s in seeds])
+
+
+def _check_seeds(seeds) -> list[int]:
+    arr = np.asarray(seeds)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"seeds must be a non-empty 1-d array of integers; got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"seeds must be integers; got dtype {arr.dtype}")
+    return [check_int("seeds entry", int(s), low=0, high=2**63 - 1) for s in arr]
+
+
+def check_training_args(
+    spec, x, y, masks, seeds, *, epochs, batch_size, lr, momentum, weight_decay, dtype
+) -> tuple[Tensor, Tensor, Tensor, list[int], dict]:
+    """Validate training inputs; return CPU tensors (x in ``dtype``, y int64, masks bool), seeds, hyper.
+
+    Raises ValueError naming the parameter, its value and the valid range.
+    """
+    hyper = {
+        "epochs": check_int("epochs", epochs, low=1),
+        "batch_size": check_int("batch_size", batch_size, low=1),
+        "lr": check_finite("lr", lr, low=0.0, low_open=True),
+        "momentum": check_finite("momentum", momentum, low=0.0, high=1.0, high_open=True),
+        "weight_decay": check_finite("weight_decay", weight_decay, low=0.0),
+    }
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise ValueError(f"dtype must be a floating torch.dtype; got {dtype!r}")
+    x = torch.as_tensor(x).detach().to("cpu", dtype)
+    y = torch.as_tensor(y).detach().to("cpu")
+    masks = torch.as_tensor(masks).detach().to("cpu")
+    n = x.shape[0] if x.ndim > 0 else 0
+    if n == 0 or x[0].numel() != spec.in_dim:
+        raise ValueError(
+            f"x must have shape (n >= 1, ...) with {spec.in_dim} features per row; got {tuple(x.shape)}"
+        )
+    if not torch.isfinite(x).all():
+        raise ValueError("x must be finite; got NaN or inf entries")
+    if y.shape != (n,) or y.dtype.is_floating_point or y.dtype == torch.bool:
+        raise ValueError(f"y must be an integer array of shape ({n},); got {tuple(y.shape)} {y.dtype}")
+    y = y.to(torch.int64)
+    if y.min() < 0 or y.max() >= spec.classes:
+        raise ValueError(f"y must lie in [0, {spec.classes - 1}]; got range [{int(y.min())}, {int(y.max())}]")
+    seeds = _check_seeds(seeds)
+    if masks.dtype != torch.bool or masks.shape != (len(seeds), n):
+        raise ValueError(
+            f"masks must be a bool array of shape (B, n) = ({len(seeds)}, {n}); "
+            f"got {tuple(masks.shape)} {masks.dtype}"
+        )
+    sizes = masks.sum(1)
+    if (sizes == 0).any():
+        empty = torch.nonzero(sizes == 0).flatten().tolist()
+        raise ValueError(f"masks must select at least one example for every model; models {empty} are empty")
+    return x, y, masks, seeds, hyper
+
+
+def _weighted_ce(spec: ModelSpec):
+    """Per-model loss: weighted mean cross-entropy over one model's padded minibatch."""
+
+    def loss(params, xb, yb, wb):
+        ce = F.cross_entropy(spec.apply(params, xb), yb, reduction="none")
+        return (ce * wb).sum() / wb.sum().clamp(min=1.0)
+
+    return loss
+
+
+def train_batched(
+    spec: ModelSpec,
+    x,
+    y,
+    masks,
+    seeds,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+    device="cpu",
+    dtype: torch.dtype = torch.float32,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Tensor]:
+    """Train B independent models, model b on the examples with ``masks[b]`` True.
+
+    ``x`` (n, ...) features, ``y`` (n,) integer labels in [0, classes), ``masks`` bool (B, n),
+    ``seeds`` (B,) non-negative ints (init and data order, see :mod:`~simulations.training.order`).
+    Minibatch SGD on the mean cross-entropy with ``momentum`` in [0, 1) and L2 ``weight_decay``
+    exactly as ``torch.optim.SGD``. ``progress(epoch_done, epochs)`` is called after each epoch.
+    Returns the stacked parameters, each of shape (B, ...), in ``dtype`` on ``device``.
+    Model b's result equals :func:`simulations.training.reference.train_one` on
+    ``(masks[b], seeds[b])`` up to float round-off, independent of the other models.
+    """
+    x, y, masks, seeds, h = check_training_args(
+        spec, x, y, masks, seeds, epochs=epochs, batch_size=batch_size, lr=lr,
+        momentum=momentum, weight_decay=weight_decay, dtype=dtype,
+    )  # fmt: skip
+    device = torch.device(device)
+    x, y = x.to(device), y.to(device)
+    params = {k: v.to(device, dtype) for k, v in init_stacked(spec, seeds).items()}
+    bufs = {k: torch.zeros_like(v) for k, v in params.items()}
+    subsets = [torch.nonzero(m).flatten() for m in masks]
+    step_grad = torch.func.vmap(torch.func.grad(_weighted_ce(spec)))
+    lr, mu, wd = h["lr"], h["momentum"], h["weight_decay"]
+    for epoch in range(h["epochs"]):
+        index, weight, active = epoch_schedule(subsets, seeds, epoch, h["batch_size"])
+        all_active = active.all(dim=1).tolist()  # on the CPU: no device sync per step
+        index, weight, active = index.to(device), weight.to(device, dtype), active.to(device)
+        for s in range(index.shape[0]):
+            idx = index[s]
+            grads = step_grad(params, x[idx], y[idx], weight[s])
+            for k, p in params.items():
+                g = grads[k]
+                if wd != 0.0:
+                    g = g + wd * p
+                v = mu * bufs[k] + g if mu != 0.0 else g
+                p_new = p - lr * v
+                if not all_active[s]:
+                    a = active[s].reshape(-1, *([1] * (p.ndim - 1)))
+                    p_new = torch.where(a, p_new, p)
+                    v = torch.where(a, v, bufs[k])
+                params[k], bufs[k] = p_new, v
+        if progress is not None:
+            progress(epoch + 1, h["epochs"])
+    return params
+
+
+def logits_batched(spec: ModelSpec, params: dict[str, Tensor], x, batch_size: int = 1024) -> Tensor:
+    """Logits of all B models on x, shape (B, n_x, classes), computed in chunks of ``batch_size``.
+
+    x is moved to the parameters' device and dtype; no gradients are recorded.
+    """
+    batch_size = check_int("batch_size", batch_size, low=1)
+    ref = next(iter(params.values()))
+    x = torch.as_tensor(x).to(ref.device, ref.dtype)
+    if x.ndim == 0 or x.shape[0] == 0 or x[0].numel() != spec.in_dim:
+        raise ValueError(
+            f"x must have shape (n >= 1, ...) with {spec.in_dim} features per row; got {tuple(x.shape)}"
+        )
+    fwd = torch.func.vmap(spec.apply, in_dims=(0, None))
+    with torch.no_grad():
+        return torch.cat(
+            [fwd(params, x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)], dim=1
+        )
+
+
+def predict_batched(spec: ModelSpec, params: dict[str, Tensor], x, batch_size: int = 1024) -> Tensor:
+    """Predicted labels argmax_c f(theta_b, x_i)_c, int64 of shape (B, n_x)."""
+    return logits_batched(spec, params, x, batch_size).argmax(-1)
+
+
+def probabilities_batched(spec: ModelSpec, params: dict[str, Tensor], x, batch_size: int = 1024) -> Tensor:
+    """Softmax class probabilities, shape (B, n_x, classes)."""
+    return torch.softmax(logits_batched(spec, params, x, batch_size), dim=-1)
+
+
+def correctness_batched(spec: ModelSpec, params: dict[str, Tensor], x, y, batch_size: int = 1024) -> Tensor:
+    """Bool (B, n_x): whether model b predicts y_i on x_i (the 1[h(x_i) = y_i] of Feldman & Zhang)."""
+    pred = predict_batched(spec, params, x, batch_size)
+    y = torch.as_tensor(y).to(pred.device)
+    if y.shape != (pred.shape[1],):
+        raise ValueError(f"y must have shape ({pred.shape[1]},); got {tuple(y.shape)}")
+    return pred == y

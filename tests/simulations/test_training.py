@@ -1,0 +1,228 @@
+"""Tests for the batched subset-training engine (simulations/training).
+
+Expected values are not golden numbers: each batched result is compared with the plain
+one-model trainer (reference.train_one, torch.optim.SGD) run on the same subset, seed and data
+order. In float64 the two differ only by summation order, observed ~1e-16 absolute.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from simulations.training import (
+    MLP,
+    SmallCNN,
+    SoftmaxRegression,
+    SpecModule,
+    correctness_batched,
+    epoch_schedule,
+    init_generator,
+    init_stacked,
+    predict_batched,
+    probabilities_batched,
+    train_batched,
+    train_one,
+)
+
+SPECS = {
+    "softmax": SoftmaxRegression(in_dim=36, classes=3),
+    "mlp": MLP(in_dim=36, hidden=(12, 8), classes=3),
+    "cnn": SmallCNN(in_channels=1, height=6, width=6, classes=3, channels=(3, 4)),
+}
+HYPER = {"epochs": 2, "batch_size": 10, "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-3}
+
+
+def _problem(n=64, B=4, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 1, 6, 6))
+    y = rng.integers(0, 3, size=n)
+    masks = rng.random((B, n)) < 0.6
+    masks[1, :] = False
+    masks[1, :7] = True  # one model with a much smaller subset: its epochs end early
+    seeds = np.array([11, 12, 13, 14])[:B]
+    return x, y, masks, seeds
+
+
+def _assert_params_close(a, b, rtol=1e-6, atol=1e-9):
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_allclose(a[k].cpu().numpy(), b[k].cpu().numpy(), rtol=rtol, atol=atol, err_msg=k)
+
+
+@pytest.mark.parametrize("kind", sorted(SPECS))
+def test_stacked_init_equals_separate_inits(kind):
+    spec = SPECS[kind]
+    seeds = [3, 0, 17]
+    stacked = init_stacked(spec, seeds)
+    for b, s in enumerate(seeds):
+        single = spec.init(torch.Generator().manual_seed(s))
+        for k in single:
+            assert torch.equal(stacked[k][b], single[k])
+    # distinct seeds give distinct models; same seed, same model
+    assert not torch.equal(
+        stacked["b0" if kind != "cnn" else "b_out"][0], stacked["b0" if kind != "cnn" else "b_out"][1]
+    )
+    again = spec.init(init_generator(3))
+    assert all(torch.equal(again[k], stacked[k][0]) for k in again)
+
+
+def test_functional_call_matches_apply():
+    spec = SPECS["cnn"]
+    params = spec.init(init_generator(1))
+    x = torch.randn(5, 1, 6, 6, generator=init_generator(2))
+    module = SpecModule(spec, params)
+    out = torch.func.functional_call(module, params, (x,))
+    torch.testing.assert_close(out, spec.apply(params, x), rtol=0, atol=0)
+    assert out.shape == (5, 3)
+
+
+def test_schedule_follows_convention():
+    # 23 examples, batch 10 -> 3 chunks (10, 10, 3) for model 0; 7 examples -> 1 chunk for model 1
+    subsets = [torch.arange(0, 46, 2), torch.arange(1, 15, 2)]
+    index, weight, active = epoch_schedule(subsets, [5, 6], epoch=0, batch_size=10)
+    assert index.shape == (3, 2, 10) and active.tolist() == [[True, True], [True, False], [True, False]]
+    assert weight[:, 0].sum() == 23 and weight[:, 1].sum() == 7
+    visited = index[:, 0][weight[:, 0] > 0]
+    assert sorted(visited.tolist()) == subsets[0].tolist()  # each example once per epoch
+    other, _, _ = epoch_schedule(subsets, [5, 6], epoch=1, batch_size=10)
+    assert not torch.equal(index[:, 0], other[:, 0])  # a fresh order each epoch
+
+
+@pytest.mark.parametrize("kind", sorted(SPECS))
+def test_batched_equals_reference(kind):
+    spec = SPECS[kind]
+    x, y, masks, seeds = _problem(B=3)
+    params = train_batched(spec, x, y, masks, seeds, dtype=torch.float64, **HYPER)
+    preds = predict_batched(spec, params, x, batch_size=17)
+    assert preds.shape == (3, 64) and preds.dtype == torch.int64
+    for b in range(3):
+        ref = train_one(spec, x, y, masks[b], int(seeds[b]), dtype=torch.float64, **HYPER)
+        _assert_params_close({k: v[b] for k, v in params.items()}, ref)
+        ref_pred = spec.apply(ref, torch.as_tensor(x)).argmax(-1)
+        assert torch.equal(preds[b], ref_pred)
+        # training moved the parameters away from the initialisation
+        init = spec.init(init_generator(int(seeds[b])))
+        assert max(float((ref[k] - init[k].double()).abs().max()) for k in ref) > 1e-3
+
+
+def test_result_independent_of_other_models():
+    spec = SPECS["mlp"]
+    x, y, masks, seeds = _problem(B=4)
+    full = train_batched(spec, x, y, masks, seeds, dtype=torch.float64, **HYPER)
+    for k in (0, 1):  # model 1 has the smallest subset, model 0 a large one
+        alone = train_batched(spec, x, y, masks[k : k + 1], seeds[k : k + 1], dtype=torch.float64, **HYPER)
+        _assert_params_close({n: v[k] for n, v in full.items()}, {n: v[0] for n, v in alone.items()})
+
+
+def test_float32_default_and_helpers():
+    spec = SPECS["softmax"]
+    x, y, masks, seeds = _problem(B=2)
+    params = train_batched(spec, x, y, masks, seeds, **HYPER)
+    assert params["w0"].dtype == torch.float32 and params["w0"].shape == (2, 3, 36)
+    probs = probabilities_batched(spec, params, x, batch_size=50)
+    assert probs.shape == (2, 64, 3)
+    torch.testing.assert_close(probs.sum(-1), torch.ones(2, 64))
+    correct = correctness_batched(spec, params, x, y)
+    assert correct.shape == (2, 64) and correct.dtype == torch.bool
+    assert torch.equal(correct, predict_batched(spec, params, x) == torch.as_tensor(y))
+
+
+def test_progress_called_once_per_epoch():
+    spec = SPECS["softmax"]
+    x, y, masks, seeds = _problem(B=2)
+    calls = []
+    train_batched(spec, x, y, masks, seeds, progress=lambda e, t: calls.append((e, t)), **HYPER)
+    assert calls == [(1, 2), (2, 2)]
+
+
+def _short_masks(a):
+    a["masks"] = a["masks"][:, :-1]
+
+
+def _empty_subset(a):
+    a["masks"] = a["masks"].copy()
+    a["masks"][2] = False
+
+
+BAD_INPUTS = {
+    "masks_wrong_n": (_short_masks, "masks"),
+    "masks_empty_subset": (_empty_subset, "masks"),
+    "masks_not_bool": (lambda a: a.update(masks=a["masks"].astype(float)), "masks"),
+    "masks_wrong_B": (lambda a: a.update(seeds=a["seeds"][:3]), "masks"),
+    "seeds_negative": (lambda a: a.update(seeds=np.array([-1, 2, 3, 4])), "seeds"),
+    "epochs_zero": (lambda a: a.update(epochs=0), "epochs"),
+    "epochs_negative": (lambda a: a.update(epochs=-2), "epochs"),
+    "batch_size_zero": (lambda a: a.update(batch_size=0), "batch_size"),
+    "lr_zero": (lambda a: a.update(lr=0.0), "lr"),
+    "lr_negative": (lambda a: a.update(lr=-0.1), "lr"),
+    "momentum_one": (lambda a: a.update(momentum=1.0), "momentum"),
+    "weight_decay_negative": (lambda a: a.update(weight_decay=-1.0), "weight_decay"),
+    "y_out_of_range": (lambda a: a.update(y=a["y"] + 3), "y"),
+    "x_wrong_dim": (lambda a: a.update(x=a["x"][:, :, :5]), "x"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_raises_naming_parameter(case):
+    spec = SPECS["mlp"]
+    x, y, masks, seeds = _problem(B=4)
+    args = {"x": x, "y": y, "masks": masks, "seeds": seeds, **HYPER}
+    modify, name = BAD_INPUTS[case]
+    modify(args)
+    with pytest.raises(ValueError, match=name):
+        train_batched(spec, **args)
+
+
+@pytest.mark.parametrize(
+    ("change", "name"),
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"batch_size": -1}, "batch_size"),
+        ({"lr": 0}, "lr"),
+        ({"seed": -3}, "seeds"),
+    ],
+)
+def test_reference_bad_input_raises(change, name):
+    spec = SPECS["mlp"]
+    x, y, masks, _ = _problem(B=4)
+    args = {"mask": masks[0], "seed": 1, **HYPER, **change}
+    with pytest.raises(ValueError, match=name):
+        train_one(spec, x, y, **args)
+    with pytest.raises(ValueError, match="mask"):
+        train_one(spec, x, y, np.zeros(64, dtype=bool), 1, **HYPER)
+
+
+def test_bad_spec_raises():
+    with pytest.raises(ValueError, match="classes"):
+        SoftmaxRegression(in_dim=4, classes=1)
+    with pytest.raises(ValueError, match="hidden"):
+        MLP(in_dim=4, hidden=(), classes=3)
+    with pytest.raises(ValueError, match="height"):
+        SmallCNN(in_channels=1, height=3, width=8, classes=3)
+
+
+def test_benchmark_runs_at_toy_size():
+    from simulations.training.bench import training_benchmark
+
+    lines = []
+    res = training_benchmark(
+        B=3, n=60, epochs=1, hidden=(8,), batch_size=16, reference_models=2, out=lines.append
+    )
+    assert len(lines) == 4 and res["B"] == 3
+    assert res["batched_models_per_second"] > 0 and res["reference_models_per_second"] > 0
+    assert res["max_param_diff"] < 1e-5  # float32: batched and reference train the same models
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("kind", sorted(SPECS))
+def test_cpu_and_cuda_agree(kind):
+    if not torch.cuda.is_available():
+        pytest.skip("CUDA not available")
+    spec = SPECS[kind]
+    x, y, masks, seeds = _problem(B=3)
+    cpu = train_batched(spec, x, y, masks, seeds, dtype=torch.float64, device="cpu", **HYPER)
+    gpu = train_batched(spec, x, y, masks, seeds, dtype=torch.float64, device="cuda", **HYPER)
+    assert gpu["b0" if kind != "cnn" else "b_out"].device.type == "cuda"
+    _assert_params_close(cpu, gpu)
+    ref = train_one(spec, x, y, masks[0], int(seeds[0]), dtype=torch.float64, device="cuda", **HYPER)
+    _assert_params_close({k: v[0] for k, v in gpu.items()}, ref)
