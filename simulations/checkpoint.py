@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simulations.results import atomic_write_json, git_revision, package_version, to_jsonable
+from simulations.results import atomic_savez, atomic_write_json, git_revision, package_version, to_jsonable
 
 __all__ = ["Checkpoint"]
 
@@ -71,9 +71,7 @@ class Checkpoint:
         """Save a finished piece; the JSON (written last) marks it complete."""
         js, nz = self._paths(key)
         if arrays:
-            tmp = nz.with_name(nz.stem + ".tmp.npz")
-            np.savez(tmp, **{k: np.asarray(v) for k, v in arrays.items()})
-            tmp.replace(nz)
+            atomic_savez(nz, **arrays)
         atomic_write_json(js, data)
 
     def remove(self) -> None:

@@ -123,52 +123,50 @@ def _fig_a(results, folder) -> str:
     return save(fig, folder, "a_error_vs_bound.png")
 
 
-def _errbar(ax, rows, xkey, ykey, label, color, fmt="o"):
-    x = np.array([r[xkey] for r in rows])
+def _errbar(ax, x, rows, ykey, label, color, fmt="o"):
     y = np.array([r[ykey] for r in rows])
     e = np.array([r[ykey + "_se"] for r in rows])
     ax.errorbar(x, y, yerr=e, fmt=fmt, ms=4, capsize=2, label=label, color=color)
 
 
+def _sweep_panel(ax, rows, symbol, name, learner_label, theory_label, color) -> None:
+    """Measured excess, measured bound terms and the theory's cost against the swept value, which
+    is the number after '=' in the learner's name (mem-limit=G, label-dp=E)."""
+    x = [float(r["learner"].split("=")[1]) for r in rows]
+    _errbar(ax, x, rows, "excess", f"measured excess ({learner_label})", color)
+    _errbar(ax, x, rows, "bound_terms", r"measured $\sum_\ell\tau_\ell$errn$_\ell$", "C2", fmt="x")
+    ax.plot(x, [r["theory"] for r in rows], "k-", label=f"theory: {theory_label} (lower bound)")
+    ax.set(xlabel=symbol, ylabel="excess error", title=f"(b) excess error against {name}")
+
+
 def _fig_b(results, folder) -> str:
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
-    gs = results["gamma_sweep"]
-    for r in gs:
-        r["gamma"] = float(r["learner"].split("=")[1])
-    a = axes[0]
-    _errbar(a, gs, "gamma", "excess", "measured excess (mem-limit learner)", "C0")
-    _errbar(a, gs, "gamma", "bound_terms", r"measured $\sum_\ell\tau_\ell$errn$_\ell$", "C2", fmt="x")
-    a.plot(
-        [r["gamma"] for r in gs],
-        [r["theory"] for r in gs],
-        "k-",
-        label="theory: cost of a gamma limit (lower bound)",
+    _sweep_panel(
+        axes[0],
+        results["gamma_sweep"],
+        r"memorization limit $\gamma$",
+        "gamma",
+        "mem-limit learner",
+        "cost of a gamma limit",
+        "C0",
     )
-    a.set(
-        xlabel=r"memorization limit $\gamma$", ylabel="excess error", title="(b) excess error against gamma"
+    _sweep_panel(
+        axes[1],
+        results["epsilon_sweep"],
+        r"label-DP $\varepsilon$",
+        "eps",
+        "exponential mechanism",
+        "cost of (eps, 0)-label-DP",
+        "C1",
     )
-    es = results["epsilon_sweep"]
-    for r in es:
-        r["epsilon"] = float(r["learner"].split("=")[1])
-    a = axes[1]
-    _errbar(a, es, "epsilon", "excess", "measured excess (exponential mechanism)", "C1")
-    _errbar(a, es, "epsilon", "bound_terms", r"measured $\sum_\ell\tau_\ell$errn$_\ell$", "C2", fmt="x")
-    a.plot(
-        [r["epsilon"] for r in es],
-        [r["theory"] for r in es],
-        "k-",
-        label="theory: cost of (eps, 0)-label-DP (lower bound)",
-    )
-    a.set(xlabel=r"label-DP $\varepsilon$", ylabel="excess error", title="(b) excess error against eps")
     ns = _by_learner(results["noise_sweep"])
     a = axes[2]
     for k, (name, rs) in enumerate(ns.items()):
-        for r in rs:
-            r["noise"] = 1.0 - r["kappa"]
-        _errbar(a, rs, "noise", "excess", f"{name}: measured excess", f"C{k}")
+        noise = [1.0 - r["kappa"] for r in rs]
+        _errbar(a, noise, rs, "excess", f"{name}: measured excess", f"C{k}")
         th = [r["theory"] for r in rs]
         if all(t is not None for t in th):
-            a.plot([r["noise"] for r in rs], th, "-", color=f"C{k}", lw=1, label=f"{name}: theory")
+            a.plot(noise, th, "-", color=f"C{k}", lw=1, label=f"{name}: theory")
     a.set(
         xlabel=r"label noise $1-\kappa$", ylabel="excess error", title="(b) excess error against label noise"
     )

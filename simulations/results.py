@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
+    "atomic_savez",
     "package_version",
     "git_revision",
     "provenance",
@@ -120,6 +121,14 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_savez(path: str | Path, **arrays) -> None:
+    """``np.savez`` to a temporary name in the same folder, then rename: never a half file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+    np.savez(tmp, **{k: np.asarray(v) for k, v in arrays.items()})
+    os.replace(tmp, path)
 
 
 def atomic_write_json(path: str | Path, obj) -> None:

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
-from simulations.results import atomic_write_json, package_version, to_jsonable
+from simulations.results import atomic_savez, atomic_write_json, package_version, to_jsonable
 from theory._validate import check_int
 
 __all__ = ["ModelStore", "config_hash"]
@@ -33,12 +32,6 @@ def config_hash(config: dict) -> str:
     """SHA-256 (first 16 hex digits) of the configuration's canonical JSON."""
     text = json.dumps(to_jsonable(config), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _atomic_savez(path: Path, **arrays) -> None:
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
 
 
 class ModelStore:
@@ -68,7 +61,7 @@ class ModelStore:
             self._check_existing(meta, masks, seeds)
         else:
             self.folder.mkdir(parents=True, exist_ok=True)
-            _atomic_savez(self.folder / "models.npz", mask=masks, seed=seeds)
+            atomic_savez(self.folder / "models.npz", mask=masks, seed=seeds)
             atomic_write_json(
                 meta,
                 {
@@ -145,7 +138,7 @@ class ModelStore:
                 f"({b}, {self.k}); got {ct.shape} and {cs.shape}"
             )
         path = self.folder / f"batch-{start:06d}-{end:06d}.npz"
-        _atomic_savez(path, correct_train=ct, correct_test=cs, config_hash=np.array(self.hash))
+        atomic_savez(path, correct_train=ct, correct_test=cs, config_hash=np.array(self.hash))
 
     def load(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(masks (t, n), correct_train (t, n), correct_test (t, k)) once every model is done."""

@@ -106,9 +106,7 @@ def _find_idx(folder: Path, stem: str, url: str) -> Path:
     )
 
 
-def _load_idx_dataset(
-    name: str, folder: Path, url: str, classes: tuple[str, ...], note: str
-) -> Dataset:
+def _load_idx_dataset(name: str, folder: Path, url: str, classes: tuple[str, ...], note: str) -> Dataset:
     arrays = {}
     for split, (images_stem, labels_stem) in SPLIT_FILES.items():
         images_path, labels_path = _find_idx(folder, images_stem, url), _find_idx(folder, labels_stem, url)

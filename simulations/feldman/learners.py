@@ -144,13 +144,13 @@ class LabelDP:
         return Prediction(law, unseen, _mem_local(batch, law, rule), True)
 
 
-def _ranks(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
-    """Rank of each seen row in its trial by (count desc, point asc), and its trial's first row."""
+def _ranks(batch: Batch) -> np.ndarray:
+    """Rank of each seen row in its trial by (count desc, point asc)."""
     order = np.lexsort((batch.point, -batch.ell, batch.trial))
     starts = np.searchsorted(batch.trial[order], np.arange(batch.T))
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size) - starts[batch.trial[order]]
-    return rank, starts
+    return rank
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ class Compressed:
             raise ValueError("Compressed: needs the raw batch (ranks are per point), not an aggregated one")
         w = batch.labels.w
         kappa = batch.labels.kappa
-        rank, _ = _ranks(batch)
+        rank = _ranks(batch)
         kept = rank < self.budget
         default = argmax_law(w)
         law = np.where(kept[:, None], argmax_law(post.logw + post.loglik), default)

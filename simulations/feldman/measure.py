@@ -54,13 +54,12 @@ class TauTable:
         must be finite (ArithmeticError otherwise); else NaN (no point can be seen l times) -> 0."""
         ells = np.asarray(ells, dtype=np.int64)
         need = np.unique(ells[~self.known[ells]])
-        pos = need[need >= 1]
-        for k in range(0, pos.size, self.CHUNK):  # chunks bound the iid variant's memory
-            part = pos[k : k + self.CHUNK]
-            self.table[part] = theory.taus(self.prior, self.n, part.tolist(), variant=self.variant)
-        if need.size and need[0] == 0:
-            lm = theory.log_moments(self.prior, [(1, self.n), (0, self.n)], variant=self.variant)
-            self.table[0] = np.exp(lm[0] - lm[1]) if np.isfinite(lm[1]) else np.nan
+        for k in range(0, need.size, self.CHUNK):  # chunks bound the iid variant's memory
+            part = need[k : k + self.CHUNK]
+            pairs = [(int(l), self.n - int(l)) for l in part]
+            self.table[part] = np.clip(
+                theory.moment_ratios(self.prior, pairs, variant=self.variant), 0.0, 1.0
+            )
         self.known[need] = True
         out = self.table[ells]
         if observed and np.isnan(out).any():

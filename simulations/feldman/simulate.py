@@ -85,14 +85,13 @@ def simulate(
         T = min(bt, trials - done)
         raw = sample_batch(prior, n, labels, trials=T, variant=variant, rng=np.random.default_rng(seqs[k]))
         agg = raw.aggregate() if labels.iid else raw
-        posts = {id(raw): Posterior(raw)} if agg is raw else {id(agg): Posterior(agg)}
+        posts: dict[int, Posterior] = {}  # one per batch object (raw rows, aggregated rows)
         for L in specs:
             b = raw if isinstance(L, Compressed) else agg
             if id(b) not in posts:
                 posts[id(b)] = Posterior(b)
-            r = measure(
-                b, posts[id(b)], L.predict(b, posts[id(b)]), taus, max_ell=max_ell, bin_edges=bin_edges
-            )
+            post = posts[id(b)]
+            r = measure(b, post, L.predict(b, post), taus, max_ell=max_ell, bin_edges=bin_edges)
             for key, v in r.items():
                 per[L.name].setdefault(key, []).append(v)
         done += T
