@@ -88,11 +88,14 @@ def test_schedule_follows_convention():
     assert not torch.equal(index[:, 0], other[:, 0])  # a fresh order each epoch
 
 
-@pytest.mark.parametrize("kind", sorted(SPECS))
-def test_batched_equals_reference(kind):
+METHODS = [("softmax", "dense"), ("softmax", "vmap"), ("mlp", "dense"), ("mlp", "vmap"), ("cnn", "vmap")]
+
+
+@pytest.mark.parametrize("kind,method", METHODS)
+def test_batched_equals_reference(kind, method):
     spec = SPECS[kind]
     x, y, masks, seeds = _problem(B=3)
-    params = train_batched(spec, x, y, masks, seeds, dtype=torch.float64, **HYPER)
+    params = train_batched(spec, x, y, masks, seeds, dtype=torch.float64, method=method, **HYPER)
     preds = predict_batched(spec, params, x, batch_size=17)
     assert preds.shape == (3, 64) and preds.dtype == torch.int64
     for b in range(3):
@@ -127,12 +130,37 @@ def test_float32_default_and_helpers():
     assert torch.equal(correct, predict_batched(spec, params, x) == torch.as_tensor(y))
 
 
-def test_progress_called_once_per_epoch():
+@pytest.mark.parametrize("method", ["dense", "vmap"])
+def test_groups_do_not_change_the_models(method):
+    # groups of 1, 3 (uneven: 3 + 1) and all 4 models: each model's trajectory is its own
+    spec = SPECS["mlp"]
+    x, y, masks, seeds = _problem(B=4)
+    runs = [
+        train_batched(spec, x, y, masks, seeds, dtype=torch.float64, method=method, group_size=g, **HYPER)
+        for g in (1, 3, 4)
+    ]
+    for other in runs[1:]:
+        _assert_params_close(runs[0], other, rtol=1e-12, atol=1e-14)
+
+
+def test_dense_and_vmap_agree_with_momentum_zero():
+    spec = SPECS["mlp"]
+    x, y, masks, seeds = _problem(B=3)
+    hyper = {**HYPER, "momentum": 0.0, "weight_decay": 0.0}
+    a = train_batched(spec, x, y, masks, seeds, dtype=torch.float64, method="dense", **hyper)
+    b = train_batched(spec, x, y, masks, seeds, dtype=torch.float64, method="vmap", **hyper)
+    _assert_params_close(a, b, rtol=1e-10, atol=1e-13)
+
+
+def test_progress_called_once_per_epoch_and_group():
     spec = SPECS["softmax"]
-    x, y, masks, seeds = _problem(B=2)
+    x, y, masks, seeds = _problem(B=3)
     calls = []
     train_batched(spec, x, y, masks, seeds, progress=lambda e, t: calls.append((e, t)), **HYPER)
     assert calls == [(1, 2), (2, 2)]
+    calls.clear()
+    train_batched(spec, x, y, masks, seeds, group_size=2, progress=lambda e, t: calls.append((e, t)), **HYPER)
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
 
 
 def _short_masks(a):
@@ -159,6 +187,8 @@ BAD_INPUTS = {
     "weight_decay_negative": (lambda a: a.update(weight_decay=-1.0), "weight_decay"),
     "y_out_of_range": (lambda a: a.update(y=a["y"] + 3), "y"),
     "x_wrong_dim": (lambda a: a.update(x=a["x"][:, :, :5]), "x"),
+    "group_size_zero": (lambda a: a.update(group_size=0), "group_size"),
+    "method_unknown": (lambda a: a.update(method="adam"), "method"),
 }
 
 
@@ -199,6 +229,9 @@ def test_bad_spec_raises():
         MLP(in_dim=4, hidden=(), classes=3)
     with pytest.raises(ValueError, match="height"):
         SmallCNN(in_channels=1, height=3, width=8, classes=3)
+    x, y, masks, seeds = _problem(B=2)
+    with pytest.raises(ValueError, match="method 'dense'"):
+        train_batched(SPECS["cnn"], x, y, masks, seeds, method="dense", **HYPER)
 
 
 def test_benchmark_runs_at_toy_size():
