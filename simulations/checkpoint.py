@@ -17,9 +17,14 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
-
-from simulations.results import atomic_savez, atomic_write_json, git_revision, package_version, to_jsonable
+from simulations.results import (
+    atomic_savez,
+    atomic_write_json,
+    git_revision,
+    package_version,
+    read_npz,
+    to_jsonable,
+)
 
 __all__ = ["Checkpoint"]
 
@@ -62,8 +67,7 @@ class Checkpoint:
         data = json.loads(js.read_text())
         arrays = {}
         if nz.exists():
-            with np.load(nz, allow_pickle=False) as f:
-                arrays = {k: f[k] for k in f.files}
+            arrays = read_npz(nz)
         self.reused += 1
         return data, arrays
 

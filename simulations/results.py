@@ -15,6 +15,7 @@ import platform
 import shutil
 import subprocess
 import tempfile
+import zipfile
 from importlib import metadata
 from pathlib import Path
 
@@ -30,6 +31,7 @@ __all__ = [
     "to_jsonable",
     "replace_dir",
     "make_build_dir",
+    "read_npz",
 ]
 
 
@@ -146,3 +148,17 @@ def replace_dir(built: Path, target: Path) -> None:
     os.replace(built, target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def read_npz(path: str | Path, keys: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file (all, or ``keys``), never unpickled.
+
+    Any damage (a truncated or non-zip file, a missing key, an object array) raises ValueError
+    naming the file, and the file handle is closed whatever happens.
+    """
+    try:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as f:
+            names = f.files if keys is None else keys
+            return {k: np.asarray(f[k]) for k in names}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from None

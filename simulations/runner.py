@@ -32,20 +32,24 @@ def run_experiment(
     The folder gets ``results.json`` (config, results, provenance, wall time, the command),
     ``arrays.npz`` and the figures. Returns (results.json content, figure names). An experiment
     whose ``run`` takes ``checkpoint`` saves finished pieces in ``OUT/.NAME.partial/`` and a
-    re-run after a kill resumes from them (:mod:`simulations.checkpoint`).
+    re-run after a kill resumes from them (:mod:`simulations.checkpoint`). An experiment whose
+    ``run`` takes ``workdir`` gets ``out``'s parent, where it keeps model stores that outlive the
+    run (:mod:`simulations.experiments.subsets`): they are never deleted on error.
     """
     out = Path(out)
     start = time.perf_counter()
-    if "checkpoint" in inspect.signature(exp.run).parameters:
+    params = inspect.signature(exp.run).parameters
+    kwargs = {"workdir": out.parent} if "workdir" in params else {}
+    if "checkpoint" in params:
         ck = Checkpoint(out.parent / f".{out.name}.partial", exp.name, cfg)
         try:
-            results, arrays = exp.run(cfg, checkpoint=ck)
+            results, arrays = exp.run(cfg, checkpoint=ck, **kwargs)
         except Exception:
             ck.remove()  # an error, not a kill: nothing worth resuming
             raise
     else:
         ck = None
-        results, arrays = exp.run(cfg)
+        results, arrays = exp.run(cfg, **kwargs)
     wall = time.perf_counter() - start
     build = make_build_dir(out.parent, out.name)
     try:

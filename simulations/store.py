@@ -5,7 +5,8 @@ Layout of a store folder::
     config.json           the configuration, its hash, t, n, k and the tailmem version
     models.npz            mask (t, n) bool and seed (t,) of every model, fixed at creation
     batch-SSSSSS-EEEEEE.npz   results of models S..E-1: correct_train (b, n), correct_test (b, k)
-                          and the config hash; its presence is the completion flag of those models
+                          (uint8 when all are 0/1, else float32) and the config hash; its
+                          presence is the completion flag of those models
 
 Every file is written to a temporary name and renamed, so a kill leaves either a whole batch
 file or none; re-opening the store with the same configuration resumes (``pending`` lists the
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simulations.results import atomic_savez, atomic_write_json, package_version, to_jsonable
+from simulations.results import atomic_savez, atomic_write_json, package_version, read_npz, to_jsonable
 from theory._validate import check_int
 
 __all__ = ["ModelStore", "config_hash"]
@@ -78,8 +79,8 @@ class ModelStore:
     def _check_existing(self, meta: Path, masks, seeds) -> None:
         try:
             old = json.loads(meta.read_text())
-            with np.load(self.folder / "models.npz", allow_pickle=False) as f:
-                old_masks, old_seeds = f["mask"], f["seed"]
+            got = read_npz(self.folder / "models.npz", ("mask", "seed"))
+            old_masks, old_seeds = got["mask"], got["seed"]
         except (OSError, ValueError, KeyError) as exc:
             raise ValueError(f"store: {self.folder} is damaged ({exc}); delete it to start over") from None
         if old.get("config_hash") != self.hash or (old.get("t"), old.get("n"), old.get("k")) != (
@@ -137,6 +138,10 @@ class ModelStore:
                 f"store: batch [{start}, {end}) needs correct_train ({b}, {self.n}) and correct_test "
                 f"({b}, {self.k}); got {ct.shape} and {cs.shape}"
             )
+        if not (np.isfinite(ct).all() and np.isfinite(cs).all()):
+            raise ValueError(f"store: batch [{start}, {end}) holds NaN or inf correctness values")
+        if all(np.array_equal(a, a.astype(bool)) for a in (ct, cs)):
+            ct, cs = ct.astype(np.uint8), cs.astype(np.uint8)  # 0/1 outcomes: 4x smaller, exact
         path = self.folder / f"batch-{start:06d}-{end:06d}.npz"
         atomic_savez(path, correct_train=ct, correct_test=cs, config_hash=np.array(self.hash))
 
@@ -146,10 +151,10 @@ class ModelStore:
         cs = np.full((self.t, self.k), np.nan, dtype=np.float32)
         for a, b, p in self._batches():
             try:
-                with np.load(p, allow_pickle=False) as f:
-                    if str(f["config_hash"]) != self.hash:
-                        raise ValueError("written for another configuration")
-                    ct[a:b], cs[a:b] = f["correct_train"], f["correct_test"]
+                f = read_npz(p, ("config_hash", "correct_train", "correct_test"))
+                if str(f["config_hash"]) != self.hash:
+                    raise ValueError("written for another configuration")
+                ct[a:b], cs[a:b] = f["correct_train"], f["correct_test"]
             except (OSError, ValueError, KeyError) as exc:
                 raise ValueError(f"store: {p} is corrupt ({exc}); delete that file and resume") from None
         missing = int((~self.done()).sum())

@@ -10,6 +10,7 @@ from .dataset import DataFileMissingError, Dataset, default_data_dir
 from .digits import load_digits
 from .idx import load_fashion_mnist, load_mnist, parse_idx, read_idx
 from .mnist1d_data import load_mnist1d
+from .registry import DATASETS, features, is_image, load_cifar10_cscores, load_dataset
 from .safe_pickle import RestrictedUnpickler, restricted_load, restricted_loads
 
 __all__ = [
@@ -21,6 +22,11 @@ __all__ = [
     "load_cifar10",
     "load_mnist1d",
     "load_digits",
+    "DATASETS",
+    "load_dataset",
+    "features",
+    "is_image",
+    "load_cifar10_cscores",
     "parse_idx",
     "read_idx",
     "cifar10_png_images",

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from simulations.results import read_npz
+
 from .dataset import DataFileMissingError, Dataset, resolve_data_dir
 from .safe_pickle import restricted_load
 
@@ -162,10 +164,9 @@ def cifar10_labels(root: str | os.PathLike[str]) -> np.ndarray:
             "github.com/pluskid/structural-regularity (see shared/data/SOURCES.md)"
         )
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            labels = npz["labels"]
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
-        raise ValueError(f"{path}: cannot read key 'labels': {err}") from err
+        labels = read_npz(path, ("labels",))["labels"]
+    except ValueError as err:
+        raise ValueError(f"cannot read key 'labels': {err}") from None
     if labels.shape != (N_TRAIN_OFFICIAL,) or labels.dtype.kind not in "iu":
         raise ValueError(
             f"{path}: 'labels' is {labels.dtype} {labels.shape}, expected integers ({N_TRAIN_OFFICIAL},)"

@@ -1,5 +1,6 @@
 """Estimators of memorization and influence: subsampled (Feldman & Zhang) and exact leave-one-out."""
 
+from simulations.estimators.diagnostics import spearman, split_half_z
 from simulations.estimators.loo import knn_loo_memorization, loo_memorization, ridge_loo_memorization
 from simulations.estimators.memorization import (
     Estimate,
@@ -24,4 +25,6 @@ __all__ = [
     "knn_loo_memorization",
     "ridge_loo_memorization",
     "loo_memorization",
+    "split_half_z",
+    "spearman",
 ]

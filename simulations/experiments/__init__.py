@@ -43,7 +43,13 @@ def register(exp: Experiment) -> Experiment:
 
 def _load_all() -> None:
     # importing a module registers its experiment
-    from simulations.experiments import feldman_bound, feldman_examples  # noqa: F401
+    from simulations.experiments import (  # noqa: F401
+        feldman_bound,
+        feldman_examples,
+        influence_pairs,
+        memorization,
+        removal,
+    )
 
 
 def get(name: str) -> Experiment:

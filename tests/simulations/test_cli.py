@@ -162,7 +162,15 @@ def test_reproduce_quick_writes_results_figures_and_report(tmp_path):
     for fig in doc["figures"]:
         assert (tmp_path / "feldman-examples" / fig).stat().st_size > 10_000
         assert f"feldman-examples/{fig}" in report
-    assert not [f for f in tmp_path.rglob(".*")]  # no temporary leftovers
+    # no temporary leftovers; the model stores of the subset-model experiments are kept on purpose
+    assert not [f for f in tmp_path.rglob(".*") if f != tmp_path / ".stores"]
+    stores = sorted(p.name.rsplit("-", 1)[0] for p in (tmp_path / ".stores").iterdir())
+    assert stores == ["mnist1d-mlp", "mnist1d-mlp-pairs", "mnist1d-mlp-removal"]  # one shared subset store
+    for f in (tmp_path / ".stores").rglob("*"):
+        assert f.is_dir() or f.name in ("config.json", "models.npz") or f.name.startswith("batch-")
+    for name in ("memorization", "removal", "influence-pairs"):
+        assert f"Experiment `{name}`" in report
+        assert json.loads((tmp_path / name / "results.json").read_text())["quick"] is True
 
 
 def test_list_names_fields(capsys):

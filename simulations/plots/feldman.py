@@ -1,26 +1,14 @@
-"""All figures of the toolkit, drawn from saved results (never from a run's memory).
-
-The library never calls ``plt.show()``; each function writes one PNG and returns its file name.
-"""
+"""Figures of the Feldman experiments (feldman-examples, feldman-bound), from saved results."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from simulations.plots.common import plt, save
 
-__all__ = ["feldman_examples_figure", "feldman_bound_figures", "save"]
-
-
-def save(fig, folder: str | Path, name: str) -> str:
-    """Save ``fig`` as ``folder/name`` (PNG, 150 dpi) and close it; return ``name``."""
-    fig.savefig(Path(folder) / name, dpi=150, bbox_inches="tight")
-    plt.close(fig)
-    return name
+__all__ = ["feldman_examples_figure", "feldman_bound_figures"]
 
 
 def feldman_examples_figure(arrays: dict, folder: str | Path) -> str:

@@ -1,0 +1,54 @@
+r"""Checks of the subsampled estimates themselves: split-half calibration and rank correlation.
+
+**Split-half calibration.** The t models are split at random into two halves A and B; each
+half gives its own estimate with its own standard error. If the standard errors are right,
+
+.. math:: z_i = \frac{\widetilde{\mathrm{mem}}_A(i) - \widetilde{\mathrm{mem}}_B(i)}
+                     {\sqrt{se_A(i)^2 + se_B(i)^2}}
+
+has mean 0 and standard deviation close to 1 over the examples (both halves estimate the same
+mem(i) from independent models). A standard deviation well above 1 means the errors are
+understated; the Laplace-smoothed Bernoulli variance makes them slightly conservative for
+examples every model gets right (or wrong).
+
+**Spearman correlation** with an approximate 95% interval from Fisher's z with the
+Fieller-Hartley-Pearson variance 1.06 / (n - 3) (Fieller et al. 1957, Biometrika 44:470).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.stats
+
+from simulations.estimators.memorization import memorization
+
+__all__ = ["split_half_z", "spearman"]
+
+
+def split_half_z(correct: np.ndarray, masks: np.ndarray, *, rng: np.random.Generator) -> np.ndarray:
+    """z_i of the two halves' memorization estimates, shape (n,); NaN where a half cannot estimate."""
+    masks = np.asarray(masks)
+    t = masks.shape[0]
+    if t < 4:
+        raise ValueError(f"split_half_z needs at least 4 models; got {t}")
+    perm = rng.permutation(t)
+    a, b = np.sort(perm[: t // 2]), np.sort(perm[t // 2 :])
+    ea = memorization(np.asarray(correct)[a], masks[a])
+    eb = memorization(np.asarray(correct)[b], masks[b])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (ea.value - eb.value) / np.sqrt(ea.se**2 + eb.se**2)
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> dict:
+    """Spearman's rho of a and b over the entries where both are finite, with an approximate 95% CI."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"spearman needs two 1-d arrays of one length; got {a.shape} and {b.shape}")
+    ok = np.isfinite(a) & np.isfinite(b)
+    n = int(ok.sum())
+    if n < 4:
+        raise ValueError(f"spearman needs at least 4 finite pairs; got {n}")
+    rho = float(scipy.stats.spearmanr(a[ok], b[ok]).statistic)
+    half = 1.96 * np.sqrt(1.06 / (n - 3))
+    z = np.arctanh(np.clip(rho, -0.999999, 0.999999))
+    return {"rho": rho, "ci95": [float(np.tanh(z - half)), float(np.tanh(z + half))], "n": n}

@@ -1,0 +1,203 @@
+r"""Experiment ``memorization``: subsampled mem~ of every training example (Feldman & Zhang 2020).
+
+t models are trained on random subsets of ratio r (:mod:`simulations.experiments.subsets`);
+from their 0/1 correctness (../shared/papers.md §2.1)
+
+.. math:: \widetilde{\mathrm{mem}}(i) = \hat P[h(x_i) = y_i \mid i \in I]
+                                        - \hat P[h(x_i) = y_i \mid i \notin I]
+
+with its standard error, and the held-out accuracy :math:`\hat P[h(x_i) = y_i \mid i \notin I]`
+(the C-score at ratio r, papers.md §3). Reported: the distribution of mem~, the estimates
+against their standard errors (and a split-half check that those errors are right), the most
+and least memorized examples, mem~ against held-out accuracy, and on CIFAR-10 the Spearman
+correlation of held-out accuracy and of mem~ with the released C-scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulations.estimators import heldout_accuracy, memorization, spearman, split_half_z
+from simulations.experiments import Experiment, register
+from simulations.experiments.subsets import SubsetRun, SubsetTraining, subset_run
+from theory._validate import check_int
+
+__all__ = ["Memorization", "run", "analyse", "report", "plot"]
+
+THRESHOLDS = (0.25, 0.5, 0.75)
+
+
+@dataclass(frozen=True)
+class Memorization(SubsetTraining):
+    """Per-example memorization estimates from t subset models."""
+
+    grid: int = 12  # examples shown in each of the most / least memorized grids
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_int("grid", self.grid, low=1, high=100)
+
+
+QUICK = {"models": 64, "epochs": 15, "models_per_batch": 32}
+
+
+def _mean_se(v: np.ndarray) -> dict:
+    v = np.asarray(v, dtype=np.float64)
+    return {"mean": float(v.mean()), "se": float(v.std(ddof=1) / np.sqrt(v.size)), "count": int(v.size)}
+
+
+def summary_of_run(cfg: SubsetTraining, sr: SubsetRun) -> dict:
+    """What every subset-model experiment reports about its models and data."""
+    p = sr.problem
+    in_acc = (sr.correct_train * sr.masks).sum(1) / sr.masks.sum(1)
+    return {
+        "dataset": cfg.dataset,
+        "data_note": p.data.note,
+        "n_train": p.n,
+        "n_test": int(len(p.y_test)),
+        "models": cfg.models,
+        "ratio": cfg.ratio,
+        "model": repr(p.spec),
+        "store": sr.store,
+        "trained_now": sr.trained_now,
+        "train_seconds": sr.train_seconds,
+        "models_per_second": sr.trained_now / sr.train_seconds if sr.trained_now else None,
+        "test_accuracy": _mean_se(sr.correct_test.mean(axis=1)),
+        "train_accuracy_in_subset": _mean_se(in_acc),
+    }
+
+
+def analyse(cfg: Memorization, sr: SubsetRun) -> tuple[dict, dict]:
+    """mem~, held-out accuracy and their checks from a finished subset run."""
+    p = sr.problem
+    mem = memorization(sr.correct_train, sr.masks)
+    held = heldout_accuracy(sr.correct_train, sr.masks)
+    r, t = cfg.ratio, cfg.models
+    z = split_half_z(sr.correct_train, sr.masks, rng=np.random.default_rng(cfg.seed))
+    zf = z[np.isfinite(z)]
+    # most memorized: highest lower bound mem~ - 2 SE; least: lowest upper bound mem~ + 2 SE
+    # (ranking by mem~ alone would pick the noisiest estimates at both ends)
+    top = np.argsort(-np.nan_to_num(mem.value - 2 * mem.se, nan=-np.inf), kind="stable")[: cfg.grid]
+    bottom = np.argsort(np.nan_to_num(mem.value + 2 * mem.se, nan=np.inf), kind="stable")[: cfg.grid]
+    res = {
+        **summary_of_run(cfg, sr),
+        "mem": {
+            "mean": float(np.nanmean(mem.value)),
+            "quantiles": {f"{q:g}": float(np.nanquantile(mem.value, q)) for q in (0.5, 0.9, 0.99)},
+            "at_least": {f"{th:g}": int((mem.value >= th).sum()) for th in THRESHOLDS},
+            "se_median": float(np.nanmedian(mem.se)),
+            "se_max": float(np.nanmax(mem.se)),
+            "se_bound_bernoulli": float(np.sqrt(1 / (4 * r * t) + 1 / (4 * (1 - r) * t))),
+            "by_class": [float(np.nanmean(mem.value[p.y_train == c])) for c in range(len(p.data.classes))],
+        },
+        "split_half": {
+            "z_mean": float(zf.mean()),
+            "z_std": float(zf.std(ddof=1)),
+            "fraction_abs_z_above_2": float((np.abs(zf) > 2).mean()),
+            "examples": int(zf.size),
+        },
+        "heldout_accuracy": {
+            "mean": float(np.nanmean(held.value)),
+            "se_median": float(np.nanmedian(held.se)),
+        },
+        "spearman_mem_vs_heldout": spearman(mem.value, held.value),
+        "classes": list(p.data.classes),
+    }
+    arrays = {
+        "mem": mem.value,
+        "mem_se": mem.se,
+        "heldout": held.value,
+        "heldout_se": held.se,
+        "n_in": mem.n_in,
+        "y_train": p.y_train,
+        "train_index": p.train_index,
+        "split_half_z": z,
+        "model_test_accuracy": sr.correct_test.mean(axis=1),
+        "top_index": top,
+        "bottom_index": bottom,
+        "top_x": p.data.x_train[p.train_index[top]],
+        "bottom_x": p.data.x_train[p.train_index[bottom]],
+    }
+    if cfg.dataset == "cifar10":
+        from simulations.data import load_cifar10_cscores
+
+        cscore = load_cifar10_cscores(cfg.data_dir or None)[p.train_index]
+        res["cscore"] = {
+            "spearman_heldout_vs_cscore": spearman(held.value, cscore),
+            "spearman_mem_vs_cscore": spearman(mem.value, cscore),
+            "note": "C-scores of Jiang et al. (2021): ResNets, ratios 0.1..0.9 averaged; ours: "
+            f"held-out accuracy at ratio {r:g} of {t} models of this config",
+        }
+        arrays["cscore"] = cscore
+    return res, arrays
+
+
+def run(cfg: Memorization, workdir=".") -> tuple[dict, dict]:
+    """Train (or resume) the subset models under ``workdir`` and estimate mem~ for every example."""
+    return analyse(cfg, subset_run(cfg, workdir))
+
+
+def _pm(d: dict, digits: int = 4) -> str:
+    return f"{d['mean']:.{digits}f} ± {d['se']:.{digits}f}"
+
+
+def report(results: dict, figures: list[str]) -> str:
+    m, s = results["mem"], results["split_half"]
+    lines = [
+        f"{results['dataset']}: n = {results['n_train']:,} training, {results['n_test']:,} test examples; "
+        f"t = {results['models']:,} models `{results['model']}` on subsets of ratio {results['ratio']:g}.",
+        f"Data: {results['data_note']}.",
+        "",
+        "| quantity | value |",
+        "| --- | --- |",
+        f"| test accuracy (mean over models ± SE) | {_pm(results['test_accuracy'])} |",
+        f"| training accuracy on own subset | {_pm(results['train_accuracy_in_subset'])} |",
+        f"| mean mem~ | {m['mean']:.4f} |",
+        f"| examples with mem~ >= 0.25 / 0.5 / 0.75 | "
+        f"{m['at_least']['0.25']:,} / {m['at_least']['0.5']:,} / {m['at_least']['0.75']:,} |",
+        f"| SE of mem~: median, max (Bernoulli bound) | {m['se_median']:.4f}, {m['se_max']:.4f} "
+        f"({m['se_bound_bernoulli']:.4f}) |",
+        f"| split-half z: mean, std (calibrated: 0, 1) | {s['z_mean']:.3f}, {s['z_std']:.3f} |",
+        f"| mean held-out accuracy (C-score at this ratio) | {results['heldout_accuracy']['mean']:.4f} |",
+        f"| Spearman(mem~, held-out accuracy) | {results['spearman_mem_vs_heldout']['rho']:.3f} |",
+    ]
+    if "cscore" in results:
+        c = results["cscore"]
+        for key, label in (
+            ("spearman_heldout_vs_cscore", "held-out accuracy"),
+            ("spearman_mem_vs_cscore", "mem~"),
+        ):
+            sp = c[key]
+            lines.append(
+                f"| Spearman({label}, released C-score) | {sp['rho']:.3f} "
+                f"(95% CI {sp['ci95'][0]:.3f}..{sp['ci95'][1]:.3f}, n = {sp['n']:,}) |"
+            )
+    if results.get("models_per_second"):
+        lines.append(
+            f"| training speed this run | {results['trained_now']:,} models in "
+            f"{results['train_seconds']:.1f} s ({results['models_per_second']:.2f} models/s) |"
+        )
+    lines.append("")
+    lines += [f"![{f}]({f})" for f in figures]
+    return "\n".join(lines)
+
+
+def plot(results: dict, arrays: dict, folder) -> list[str]:
+    from simulations.plots.memorization import memorization_figures
+
+    return memorization_figures(results, arrays, folder)
+
+
+register(
+    Experiment(
+        name="memorization",
+        title="Memorization estimates from subset models (Feldman & Zhang)",
+        config=Memorization,
+        run=run,
+        plot=plot,
+        report=report,
+        quick=QUICK,
+    )
+)

@@ -1,0 +1,239 @@
+r"""The training setup shared by the memorization, removal and influence-pairs experiments.
+
+:class:`SubsetTraining` holds every field that decides the t trained models: the data, the
+model, the subsets (ratio r, seed) and the optimiser. :func:`subset_run` loads the data, draws
+the masks and seeds, opens (or resumes) the model store and trains what is missing.
+
+Random streams: ``np.random.SeedSequence(seed).spawn(4)`` gives, in order, the stream that
+picks a fixed part of the data (``train_size``/``test_size``), the subsets, the model seeds,
+and the retraining seeds of the removal experiments. Masks and seeds are therefore a pure
+function of the config, which is what lets a store be resumed and checked.
+
+Where the store lives: ``store`` if set, else ``WORKDIR/.stores/<dataset>-<model>-<hash>``, with
+WORKDIR the ``--out`` folder and hash the :func:`~simulations.store.config_hash` of the fields
+in :data:`TRAINING_FIELDS`. Experiments with the same training fields therefore share one store
+(``tailmem reproduce`` trains the models once), and the store is kept after the run so that
+re-running a command re-reads it instead of retraining.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from simulations.data import DATASETS, Dataset, features, is_image, load_dataset
+from simulations.estimators import check_coverage, subset_masks
+from simulations.store import ModelStore, config_hash
+from simulations.training import MLP, SmallCNN, SoftmaxRegression
+from simulations.training.subsets import train_into_store
+from theory._validate import check_finite, check_int
+
+__all__ = [
+    "SubsetTraining",
+    "Problem",
+    "SubsetRun",
+    "TRAINING_FIELDS",
+    "prepare",
+    "subset_run",
+    "train_models",
+    "streams",
+]
+
+MODELS = ("softmax", "mlp", "cnn")
+
+
+@dataclass(frozen=True)
+class SubsetTraining:
+    """t models, each trained by minibatch SGD on a random subset of ratio r of the training split."""
+
+    dataset: str = "mnist1d"  # mnist1d | digits | mnist | fashion-mnist | cifar10
+    data_dir: str = ""  # folder laid out as shared/data; "" = $TAILMEM_DATA (mnist1d, digits need none)
+    train_size: int = 0  # 0 = the whole training split, else a fixed random part of it
+    test_size: int = 0  # 0 = the whole test split, else a fixed random part of it
+    model: str = "mlp"  # softmax | mlp | cnn (cnn: image datasets)
+    hidden: tuple[int, ...] = (100, 100)  # mlp hidden widths
+    channels: tuple[int, ...] = (16, 32)  # cnn conv channels
+    models: int = 2000  # t, the number of subset models
+    ratio: float = 0.7  # r, subset size / training-split size
+    epochs: int = 40
+    batch_size: int = 32
+    lr: float = 0.02
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    models_per_batch: int = 250  # models trained together, saved to the store after each batch
+    device: str = "cpu"  # cpu | cuda
+    store: str = ""  # store folder; "" = <--out>/.stores/<dataset>-<model>-<hash>
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.dataset not in DATASETS:
+            raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {self.dataset!r}")
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)}; got {self.model!r}")
+        if self.device not in ("cpu", "cuda"):
+            raise ValueError(f"device must be 'cpu' or 'cuda'; got {self.device!r}")
+        check_int("train_size", self.train_size, low=0)
+        check_int("test_size", self.test_size, low=0)
+        for name, widths in (("hidden", self.hidden), ("channels", self.channels)):
+            if not isinstance(widths, tuple) or not widths:
+                raise ValueError(f"{name} must be a non-empty tuple of widths; got {widths!r}")
+            for w in widths:
+                check_int(f"{name} entry", w, low=1)
+        check_int("models", self.models, low=2)
+        check_finite("ratio", self.ratio, low=0.0, high=1.0, low_open=True, high_open=True)
+        check_int("epochs", self.epochs, low=1)
+        check_int("batch_size", self.batch_size, low=1)
+        check_finite("lr", self.lr, low=0.0, low_open=True)
+        check_finite("momentum", self.momentum, low=0.0, high=1.0, high_open=True)
+        check_finite("weight_decay", self.weight_decay, low=0.0)
+        check_int("models_per_batch", self.models_per_batch, low=1)
+        check_int("seed", self.seed, low=0)
+
+
+TRAINING_FIELDS = tuple(
+    f.name for f in dataclasses.fields(SubsetTraining) if f.name not in ("data_dir", "store")
+)
+
+
+def training_config(cfg: SubsetTraining) -> dict:
+    """The fields that decide the trained models (not where data or store are): the store's key."""
+    return {name: getattr(cfg, name) for name in TRAINING_FIELDS}
+
+
+def streams(cfg: SubsetTraining) -> list[np.random.SeedSequence]:
+    """The four independent streams: data part, subsets, model seeds, retraining seeds."""
+    return np.random.SeedSequence(cfg.seed).spawn(4)
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """The data as trained on: standardised features, labels, and which original rows they are."""
+
+    data: Dataset
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    train_index: np.ndarray  # rows of data.x_train used, increasing
+    test_index: np.ndarray
+    spec: object
+
+    @property
+    def n(self) -> int:
+        return len(self.y_train)
+
+
+def _part(size: int, total: int, rng: np.random.Generator, name: str) -> np.ndarray:
+    if size == 0:
+        return np.arange(total)
+    if size > total:
+        raise ValueError(f"{name} must be at most the split's {total} examples; got {size}")
+    return np.sort(rng.choice(total, size=size, replace=False))
+
+
+def prepare(cfg: SubsetTraining) -> Problem:
+    """Load the dataset, take the configured part of it, standardise, and build the model spec."""
+    data = load_dataset(cfg.dataset, cfg.data_dir or None)
+    rng = np.random.default_rng(streams(cfg)[0])
+    tr = _part(cfg.train_size, len(data.y_train), rng, "train_size")
+    te = _part(cfg.test_size, len(data.y_test), rng, "test_size")
+    x_train, x_test = features(data)
+    x_train, x_test = x_train[tr], x_test[te]
+    classes = len(data.classes)
+    in_dim = int(np.prod(x_train.shape[1:]))
+    if cfg.model == "softmax":
+        spec = SoftmaxRegression(in_dim=in_dim, classes=classes)
+    elif cfg.model == "mlp":
+        spec = MLP(in_dim=in_dim, hidden=tuple(cfg.hidden), classes=classes)
+    else:
+        if not is_image(data):
+            raise ValueError(f"model 'cnn' needs an image dataset; {cfg.dataset} holds vectors")
+        c, h, w = x_train.shape[1:]
+        spec = SmallCNN(in_channels=c, height=h, width=w, classes=classes, channels=tuple(cfg.channels))
+    return Problem(data, x_train, data.y_train[tr], x_test, data.y_test[te], tr, te, spec)
+
+
+@dataclass(frozen=True, eq=False)
+class SubsetRun:
+    """The t models' results: masks (t, n), 0/1 correctness on train (t, n) and test (t, k)."""
+
+    problem: Problem
+    masks: np.ndarray
+    seeds: np.ndarray
+    correct_train: np.ndarray
+    correct_test: np.ndarray
+    store: str
+    trained_now: int  # models trained by this call (0 when the store was complete)
+    train_seconds: float
+
+
+def store_folder(cfg: SubsetTraining, workdir: str | Path, name: str = "", key: dict | None = None) -> Path:
+    """Where the models of ``cfg`` (and of a retraining ``name`` with extra ``key`` fields) are stored."""
+    suffix = f"-{name}" if name else ""
+    if cfg.store:
+        return Path(cfg.store + suffix)
+    h = config_hash({**training_config(cfg), **(key or {})})
+    return Path(workdir) / ".stores" / f"{cfg.dataset}-{cfg.model}{suffix}-{h}"
+
+
+def _log(cfg: SubsetTraining):
+    return lambda msg: print(f"[{cfg.dataset}] {msg}", file=sys.stderr, flush=True)
+
+
+def train_models(
+    cfg: SubsetTraining,
+    prob: Problem,
+    workdir: str | Path,
+    masks: np.ndarray,
+    seeds: np.ndarray,
+    *,
+    name: str = "",
+    key: dict | None = None,
+    log=None,
+) -> tuple[np.ndarray, np.ndarray, str, int, float]:
+    """Train one model per row of ``masks`` (bool (m, n)) with ``cfg``'s optimiser, through a store.
+
+    ``name`` and ``key`` (the extra fields that decide the masks, e.g. thresholds) distinguish the
+    stores of retraining runs from the subset models' own. Returns (correct_train (m, n),
+    correct_test (m, k), store folder, models trained now, seconds).
+    """
+    if cfg.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError("device: 'cuda' was asked for but torch sees no CUDA device; use device=cpu")
+    config = {**training_config(cfg), **(key or {}), **({"retraining": name} if name else {})}
+    store = ModelStore(store_folder(cfg, workdir, name, key), config, masks, seeds, n_test=len(prob.y_test))
+    t0 = time.perf_counter()
+    trained = train_into_store(
+        store, prob.spec, prob.x_train, prob.y_train, prob.x_test, prob.y_test,
+        models_per_batch=cfg.models_per_batch, epochs=cfg.epochs, batch_size=cfg.batch_size,
+        lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, device=cfg.device,
+        log=log or _log(cfg),
+    )  # fmt: skip
+    seconds = time.perf_counter() - t0
+    _, ct, cs = store.load()
+    return ct, cs, str(store.folder), trained, seconds
+
+
+def subset_run(cfg: SubsetTraining, workdir: str | Path, *, log=None) -> SubsetRun:
+    """Train (or resume, or re-read) the t subset models of ``cfg`` and return their results.
+
+    Bad settings are refused before anything is written: too few models for every example to
+    be both in and out of some subset, a missing CUDA device, a store of another configuration.
+    """
+    prob = prepare(cfg)
+    s = streams(cfg)
+    masks = subset_masks(prob.n, cfg.models, ratio=cfg.ratio, rng=np.random.default_rng(s[1]))
+    try:
+        check_coverage(masks, minimum=1)
+    except ValueError as exc:
+        raise ValueError(f"models: {str(exc).removeprefix('t: ')}") from None
+    seeds = np.random.default_rng(s[2]).integers(0, 2**62, size=cfg.models)
+    ct, cs, folder, trained, seconds = train_models(cfg, prob, workdir, masks, seeds, log=log)
+    return SubsetRun(prob, masks, seeds, ct, cs, folder, trained, seconds)

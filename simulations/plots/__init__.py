@@ -1,0 +1,10 @@
+"""All figures of the toolkit, drawn from saved results (never from a run's memory).
+
+The library never calls ``plt.show()``; each function writes PNG files into a folder and returns
+their names. One module per family of experiments.
+"""
+
+from simulations.plots.common import save
+from simulations.plots.feldman import feldman_bound_figures, feldman_examples_figure
+
+__all__ = ["save", "feldman_examples_figure", "feldman_bound_figures"]

@@ -1,0 +1,262 @@
+"""The memorization, removal and influence-pairs experiments at toy size, and their bad input.
+
+Toy setting: scikit-learn's digits (1,437 training, 360 test images, no files needed), small
+MLPs, few epochs. Expected values come from the definitions: removal masks remove exactly the
+examples above the threshold; pairs satisfy the three conditions of Feldman & Zhang (papers.md
+§2.2); resumed runs equal uninterrupted ones bit for bit (the store's contract).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from simulations.estimators import influence, influence_top_k, memorization
+from simulations.experiments import get, make_config
+from simulations.experiments.influence_pairs import InfluencePairs, expected_false_pairs, pairs_from_top_k
+from simulations.experiments.influence_pairs import run as run_pairs
+from simulations.experiments.memorization import Memorization
+from simulations.experiments.memorization import run as run_mem
+from simulations.experiments.removal import Removal, removal_conditions
+from simulations.experiments.removal import run as run_removal
+from simulations.experiments.subsets import SubsetTraining, subset_run
+
+TOY = {
+    "dataset": "digits",
+    "hidden": (16,),
+    "models": 48,
+    "epochs": 2,
+    "batch_size": 64,
+    "lr": 0.1,
+    "models_per_batch": 16,
+}
+
+
+def _quiet(_msg):
+    pass
+
+
+def test_memorization_toy_run_is_consistent(tmp_path):
+    cfg = Memorization(**TOY, grid=4)
+    res, arrays = run_mem(cfg, workdir=tmp_path)
+    n, t = res["n_train"], res["models"]
+    assert (n, res["n_test"], t) == (1437, 360, 48)
+    assert arrays["mem"].shape == (n,) and np.isfinite(arrays["mem"]).all()
+    # mem~ = in-accuracy - held-out accuracy, example by example (definition, papers.md §2.1)
+    sr = subset_run(cfg, tmp_path, log=_quiet)
+    in_acc = (sr.correct_train * sr.masks).sum(0) / sr.masks.sum(0)
+    np.testing.assert_allclose(arrays["mem"], in_acc - arrays["heldout"], atol=1e-12)
+    assert sr.trained_now == 0  # the second call re-reads the store
+    assert res["mem"]["at_least"]["0.25"] == int((arrays["mem"] >= 0.25).sum())
+    # the grids show the examples with the largest lower / smallest upper 2-SE bound
+    lower = arrays["mem"] - 2 * arrays["mem_se"]
+    assert lower[arrays["top_index"][0]] == lower.max()
+    assert arrays["top_x"].shape == (4, 8, 8)
+    assert 0.5 < res["test_accuracy"]["mean"] <= 1.0
+
+
+def test_resume_after_kill_is_identical(tmp_path):
+    cfg = SubsetTraining(**TOY)
+    whole = subset_run(cfg, tmp_path / "a", log=_quiet)
+
+    class Killed(BaseException):
+        pass
+
+    def kill_after_first_batch(msg):
+        if msg.startswith("models 16/"):
+            raise Killed
+
+    with pytest.raises(Killed):
+        subset_run(cfg, tmp_path / "b", log=kill_after_first_batch)
+    lines = []
+    resumed = subset_run(cfg, tmp_path / "b", log=lines.append)
+    assert "16 of 48 models already trained" in lines[0]
+    assert resumed.trained_now == 32
+    assert np.array_equal(resumed.correct_train, whole.correct_train)
+    assert np.array_equal(resumed.correct_test, whole.correct_test)
+    assert np.array_equal(resumed.masks, whole.masks)
+
+
+def test_store_of_another_configuration_is_refused_and_kept(tmp_path):
+    store = tmp_path / "store"
+    subset_run(SubsetTraining(**TOY, store=str(store)), tmp_path, log=_quiet)
+    before = {p.name: p.read_bytes() for p in store.iterdir()}
+    with pytest.raises(ValueError, match="another configuration"):
+        subset_run(SubsetTraining(**{**TOY, "lr": 0.2}, store=str(store)), tmp_path, log=_quiet)
+    assert {p.name: p.read_bytes() for p in store.iterdir()} == before
+
+
+def test_too_few_models_names_how_many(tmp_path):
+    with pytest.raises(ValueError, match=r"models: 6 models .* about \d+ models"):
+        subset_run(SubsetTraining(**{**TOY, "models": 6}), tmp_path, log=_quiet)
+    assert not (tmp_path / ".stores").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "name"),
+    [
+        ({"ratio": 1.0}, "ratio"),
+        ({"ratio": 0.0}, "ratio"),
+        ({"models": 1}, "models"),
+        ({"dataset": "imagenet"}, "dataset"),
+        ({"model": "resnet"}, "model"),
+        ({"hidden": ()}, "hidden"),
+        ({"epochs": 0}, "epochs"),
+        ({"lr": float("nan")}, "lr"),
+        ({"device": "tpu"}, "device"),
+    ],
+)
+def test_bad_config_names_the_field(change, name):
+    with pytest.raises(ValueError, match=name):
+        SubsetTraining(**{**TOY, **change})
+
+
+def test_cnn_needs_images(tmp_path):
+    with pytest.raises(ValueError, match="model 'cnn' needs an image dataset"):
+        subset_run(SubsetTraining(dataset="mnist1d", model="cnn", models=48), tmp_path, log=_quiet)
+
+
+def test_removal_conditions_remove_exactly_the_right_examples():
+    rng = np.random.default_rng(0)
+    mem = np.array([0.9, 0.1, 0.5, np.nan, 0.3, 0.0])
+    keep, conds, skipped = removal_conditions(mem, (0.3, 0.95), 3, rng)
+    assert skipped == [0.95]  # removes nothing
+    assert removal_conditions(np.array([0.2, 0.4]), (-1.0,), 2, rng)[2] == [-1.0]  # removes everything
+    _, conds_nan, _ = removal_conditions(mem, (-1.0,), 2, rng)
+    assert conds_nan[1]["removed"] == 5  # an example without an estimate (NaN) is never removed
+    assert [c["kind"] for c in conds] == ["full", "memorized", "random"]
+    assert keep.shape == (9, 6) and keep[:3].all()
+    np.testing.assert_array_equal(keep[3:6], np.tile([False, True, False, True, False, True], (3, 1)))
+    assert ((~keep[6:9]).sum(axis=1) == 3).all() and conds[1]["removed"] == 3
+
+
+def test_removal_toy_run(tmp_path):
+    cfg = Removal(**TOY, thresholds=(0.05, 0.2), retrain_models=2)
+    res, arrays = run_removal(cfg, workdir=tmp_path)
+    conds = res["conditions"]
+    assert [c["kind"] for c in conds] == ["memorized", "random"] * 2
+    for c in conds:
+        assert c["removed"] == int((arrays["mem"] >= c["threshold"]).sum())
+        assert 0 <= c["accuracy"]["mean"] <= 1
+    assert arrays["retrain_accuracy"].shape == (5, 2)
+    m = conds[0]
+    diff = arrays["retrain_accuracy"][1] - arrays["retrain_accuracy"][2]
+    assert m["minus_random"]["mean"] == pytest.approx(diff.mean())
+
+
+def test_pairs_from_top_k_applies_the_three_conditions():
+    # 2 test examples, top 3: (train index, infl)
+    idx = np.array([[0, 1, 2], [3, 0, 1]])
+    val = np.array([[0.5, 0.3, 0.1], [0.6, 0.2, 0.16]])
+    err = np.full((2, 3), 0.01)
+    mem = np.array([0.3, 0.1, 0.9, 0.26])
+    y_train = np.array([1, 1, 1, 2])
+    y_test = np.array([1, 2])
+    pairs, infl, se, full = pairs_from_top_k(
+        idx, val, err, mem, y_train, y_test, mem_threshold=0.25, infl_threshold=0.15
+    )
+    # (0,0): mem .3, infl .5, same class -> yes; (1,0): mem .1 -> no; (2,0): infl .1 -> no
+    # (3,1): mem .26, infl .6, classes 2 = 2 -> yes; (0,1): classes 1 != 2 -> no
+    np.testing.assert_array_equal(pairs, [[3, 1], [0, 0]])
+    np.testing.assert_allclose(infl, [0.6, 0.5])
+    assert full == 1  # test example 1's whole top-3 list passed 0.15
+
+
+def test_expected_false_pairs_matches_a_direct_sum():
+    import scipy.stats
+
+    rng = np.random.default_rng(3)
+    t, n, k = 40, 12, 5
+    masks = rng.random((t, n)) < 0.6
+    masks[0], masks[1] = True, False
+    ct = (rng.random((t, k)) < 0.7).astype(float)
+    mem = rng.uniform(-0.2, 0.8, n)
+    y_train, y_test = rng.integers(0, 2, n), rng.integers(0, 2, k)
+    got = expected_false_pairs(ct, masks, mem, y_train, y_test, mem_threshold=0.25, infl_threshold=0.15)
+    _, se = influence(ct, masks)
+    want = sum(
+        scipy.stats.norm.sf(0.15 / se[i, j])
+        for i in range(n)
+        for j in range(k)
+        if mem[i] >= 0.25 and y_train[i] == y_test[j]
+    )
+    assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_influence_pairs_toy_run(tmp_path):
+    cfg = InfluencePairs(**TOY, retrain_models=2, mem_threshold=0.0, infl_threshold=0.1)
+    res, arrays = run_pairs(cfg, workdir=tmp_path)
+    sr = subset_run(cfg, tmp_path, log=_quiet)
+    mem = memorization(sr.correct_train, sr.masks).value
+    dense, _ = influence(sr.correct_test, sr.masks)
+    idx, _, _ = influence_top_k(sr.correct_test, sr.masks, top=cfg.top)
+    p = sr.problem
+    for i, j in arrays["pairs"]:
+        assert mem[i] >= 0.0 and dense[i, j] >= 0.1 and p.y_train[i] == p.y_test[j]
+        assert i in idx[j]
+    assert res["pairs"] == len(arrays["pairs"])
+    if res["pairs"]:
+        mu = res["marginal_utility"]
+        assert set(mu) >= {"full", "pairs_removed", "random_removed"}
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "simulations.cli", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def _sets(**kw) -> list[str]:
+    out = []
+    for k, v in {**TOY, **kw}.items():
+        v = ",".join(map(str, v)) if isinstance(v, tuple) else v
+        out += ["--set", f"{k}={v}"]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        ({"ratio": 1.5}, "ratio"),
+        ({"models": 4}, "models: 4 models"),
+        ({"dataset": "mnist", "data_dir": "/nonexistent/tailmem"}, "data_dir"),
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_line(tmp_path, sets, message):
+    p = run_cli("run", "memorization", "--out", str(tmp_path), *_sets(**sets))
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.count("\n") == 1 and message in p.stderr and "Traceback" not in p.stderr
+    assert not (tmp_path / "memorization").exists()
+
+
+def test_cli_corrupt_data_file_exits_2(tmp_path):
+    data = tmp_path / "data" / "mnist"
+    data.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"):
+        (data / name).write_bytes(b"\x1f\x8b\x08\x00 truncated")
+    p = run_cli("run", "memorization", "--out", str(tmp_path / "out"),
+                *_sets(dataset="mnist", data_dir=str(tmp_path / "data")))  # fmt: skip
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr
+
+
+def test_cli_other_configuration_store_exits_2_and_keeps_results(tmp_path):
+    out = tmp_path / "out"
+    ok = run_cli("run", "memorization", "--out", str(out), *_sets(store=str(tmp_path / "s")))
+    assert ok.returncode == 0, ok.stderr
+    doc = json.loads((out / "memorization" / "results.json").read_text())
+    bad = run_cli("run", "memorization", "--out", str(out), *_sets(store=str(tmp_path / "s"), lr=0.3))
+    assert bad.returncode == 2 and "another configuration" in bad.stderr
+    assert bad.stderr.count("\n") == 1
+    assert json.loads((out / "memorization" / "results.json").read_text()) == doc
+    assert len(list((tmp_path / "s").glob("batch-*.npz"))) == 3
+
+
+def test_quick_configs_share_one_store():
+    cfgs = [make_config(get(name), quick=True) for name in ("memorization", "removal", "influence-pairs")]
+    from simulations.experiments.subsets import store_folder
+
+    assert len({store_folder(c, "w") for c in cfgs}) == 1
