@@ -16,6 +16,10 @@ from pathlib import Path
 __all__ = ["main", "build_parser", "prior_from_args"]
 
 PRIORS = ("zipf", "uniform", "two-point", "counts", "density")
+DATA_DIR_HELP = (
+    "folder laid out as shared/data (mnist/, cifar10/, cscores/, ...) for experiments that read "
+    "data files; default: the TAILMEM_DATA environment variable"
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,6 +72,7 @@ def _add_run(sub) -> None:
     p.add_argument("experiment", help="experiment name (see `tailmem list`)")
     p.add_argument("--quick", action="store_true", help="the quick size")
     p.add_argument("--out", default="results", help="output folder (default results/)")
+    p.add_argument("--data-dir", help=DATA_DIR_HELP)
     p.add_argument(
         "--set",
         action="append",
@@ -78,18 +83,26 @@ def _add_run(sub) -> None:
     r = sub.add_parser("reproduce", help="run every experiment and write report.md")
     r.add_argument("--quick", action="store_true", help="quick sizes")
     r.add_argument("--out", default="results", help="output folder (default results/)")
+    r.add_argument("--data-dir", help=DATA_DIR_HELP)
     sub.add_parser("list", help="list the experiments and their config fields")
     b = sub.add_parser("benchmark", help="speed against a straightforward reference")
     b.add_argument(
         "which",
         nargs="?",
-        choices=("all", "bound", "feldman"),
+        choices=("all", "bound", "feldman", "training"),
         default="all",
         help="bound: theory.bound against a float loop; feldman: the batched simulation against a "
-        "per-trial loop (default: both)",
+        "per-trial loop; training: the batched trainer against one-model-at-a-time training "
+        "(default: all three)",
     )
     b.add_argument("--N", type=int, default=10_000_000, help="bound: N = n of the timed run (default 1e7)")
     b.add_argument("--trials", type=int, default=1000, help="feldman: trials (default 1000)")
+    b.add_argument("--models", type=int, default=256, help="training: models in the batch (default 256)")
+    b.add_argument("--epochs", type=int, default=4, help="training: epochs (default 4)")
+    b.add_argument("--batch-size", type=int, default=32, help="training: minibatch size (default 32)")
+    b.add_argument(
+        "--device", default="cpu", choices=("cpu", "cuda"), help="training: where to train (default cpu)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -223,7 +236,7 @@ def _run(args) -> int:
     from simulations.runner import run_experiment
 
     exp = get(args.experiment)
-    cfg = make_config(exp, quick=args.quick, overrides=args.set)
+    cfg = make_config(exp, quick=args.quick, overrides=args.set, data_dir=args.data_dir)
     out = Path(args.out) / exp.name
     cmd = "tailmem run " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else f"tailmem run {exp.name}"
     doc, figures = run_experiment(exp, cfg, out, command=cmd, quick=args.quick)
@@ -234,7 +247,7 @@ def _run(args) -> int:
 def _reproduce(args) -> int:
     from simulations.runner import reproduce
 
-    path = reproduce(Path(args.out), quick=args.quick)
+    path = reproduce(Path(args.out), quick=args.quick, data_dir=args.data_dir)
     print(f"wrote {path}")
     return 0
 
@@ -259,10 +272,25 @@ def _benchmark(args) -> int:
 
     check_int("--N", args.N, low=1)
     check_int("--trials", args.trials, low=2)
+    check_int("--models", args.models, low=8)
+    check_int("--epochs", args.epochs, low=1)
+    check_int("--batch-size", args.batch_size, low=1)
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError("--device cuda: torch sees no CUDA device")
     if args.which in ("all", "bound"):
         bound_benchmark(args.N)
     if args.which in ("all", "feldman"):
         feldman_benchmark(args.trials)
+    if args.which in ("all", "training"):
+        from simulations.training.bench import training_benchmark
+
+        training_benchmark(
+            args.models, args.epochs, batch_size=args.batch_size, device=args.device,
+            reference_models=8, vmap_models=min(64, args.models),
+        )  # fmt: skip
     return 0
 
 

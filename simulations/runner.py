@@ -77,17 +77,18 @@ def run_experiment(
     return doc, figures
 
 
-def reproduce(out: Path, *, quick: bool, log=sys.stderr) -> Path:
+def reproduce(out: Path, *, quick: bool, data_dir: str | None = None, log=sys.stderr) -> Path:
     """Run every registered experiment into ``out/<name>/`` and write ``out/report.md``."""
     out = Path(out)
     sections = []
     flag = " --quick" if quick else ""
+    extra = f" --data-dir {data_dir}" if data_dir else ""
     for name in names():
         exp = get(name)
-        cfg = make_config(exp, quick=quick)
+        cfg = make_config(exp, quick=quick, data_dir=data_dir)
         print(f"[reproduce] {name} ...", file=log, flush=True)
         doc, figures = run_experiment(
-            exp, cfg, out / name, command=f"tailmem run {name}{flag} --out {out}", quick=quick
+            exp, cfg, out / name, command=f"tailmem run {name}{flag} --out {out}{extra}", quick=quick
         )
         print(f"[reproduce] {name} done in {doc['wall_time_s']:.1f} s", file=log, flush=True)
         body = exp.report(doc["results"], [f"{name}/{f}" for f in figures])

@@ -118,11 +118,19 @@ def apply_overrides(cfg, overrides: dict | list[str]):
     return dataclasses.replace(cfg, **changes)
 
 
-def make_config(exp: Experiment, *, quick: bool, overrides: list[str] | None = None):
-    """The config of ``exp`` at full or quick size with ``--set`` overrides applied last."""
+def make_config(
+    exp: Experiment, *, quick: bool, overrides: list[str] | None = None, data_dir: str | None = None
+):
+    """The config of ``exp`` at full or quick size with ``--set`` overrides applied last.
+
+    ``data_dir`` (the ``--data-dir`` flag) fills the config's ``data_dir`` field where it has
+    one; a ``--set data_dir=...`` still wins.
+    """
     cfg = exp.config()
     if quick:
         cfg = apply_overrides(cfg, exp.quick)
+    if data_dir and "data_dir" in {f.name for f in dataclasses.fields(cfg)}:
+        cfg = apply_overrides(cfg, {"data_dir": str(data_dir)})
     if overrides:
         cfg = apply_overrides(cfg, overrides)
     return cfg

@@ -36,7 +36,7 @@ class InfluencePairs(SubsetTraining):
     mem_threshold: float = 0.25
     infl_threshold: float = 0.15
     top: int = 10  # most influential training examples kept per test example
-    retrain_models: int = 8  # R models per marginal-utility condition
+    retrain_models: int = 16  # R models per marginal-utility condition
     shown: int = 8  # pairs drawn in the figure
 
     def __post_init__(self):

@@ -30,7 +30,7 @@ class Removal(SubsetTraining):
     """Test accuracy after removing the examples with mem~ >= threshold, against random removal."""
 
     thresholds: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)
-    retrain_models: int = 8  # R models per condition
+    retrain_models: int = 16  # R models per condition
 
     def __post_init__(self):
         super().__post_init__()

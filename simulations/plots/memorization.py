@@ -167,7 +167,7 @@ def influence_figures(results: dict, arrays: dict, folder) -> list[str]:
     if mu:
         fig, ax = plt.subplots(figsize=(6.5, 4.2))
         conds = ["full", "random_removed", "pairs_removed"]
-        labels = ["nothing removed", "as many random removed", "high-influence train examples removed"]
+        labels = ["nothing removed", "as many random\nremoved", "train examples\nof the pairs removed"]
         for g, (group, hatch) in enumerate((("all_test", ""), ("influenced_test", "//"))):
             m = [100 * mu[c][group]["mean"] for c in conds]
             e = [200 * mu[c][group]["se"] for c in conds]

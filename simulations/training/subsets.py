@@ -56,7 +56,8 @@ def train_into_store(
     todo = sum(b - a for a, b in pending)
     done_before = store.t - todo
     if log is not None and done_before:
-        log(f"store {store.folder}: {done_before} of {store.t} models already trained, resuming")
+        what = "reading the store" if todo == 0 else "resuming"
+        log(f"store {store.folder}: {done_before} of {store.t} models already trained, {what}")
     trained = 0
     t0 = time.perf_counter()
     for start, end in pending:

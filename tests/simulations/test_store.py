@@ -71,3 +71,21 @@ def test_incomplete_store_and_bad_batches(tmp_path):
 def test_config_hash_is_order_independent():
     assert config_hash({"a": 1, "b": [1, 2]}) == config_hash({"b": [1, 2], "a": 1})
     assert config_hash({"a": 1}) != config_hash({"a": 2})
+
+
+def test_binary_results_stored_as_uint8_and_probabilities_as_float32(tmp_path):
+    masks, seeds = _setup()
+    s = ModelStore(tmp_path, {"seed": 0}, masks, seeds, n_test=3)
+    binary = _results(0, 5)
+    probs = (np.full((5, 6), 0.25), np.full((5, 3), 0.5))
+    s.save(0, 5, *binary)
+    s.save(5, 10, *probs)
+    with np.load(tmp_path / "batch-000000-000005.npz", allow_pickle=False) as f:
+        assert f["correct_train"].dtype == np.uint8
+    with np.load(tmp_path / "batch-000005-000010.npz", allow_pickle=False) as f:
+        assert f["correct_train"].dtype == np.float32
+    _, ct, cs = s.load()
+    np.testing.assert_array_equal(ct[:5], binary[0])
+    np.testing.assert_array_equal(cs[5:], probs[1])
+    with pytest.raises(ValueError, match="NaN"):
+        s.save(0, 5, np.full((5, 6), np.nan), binary[1])

@@ -260,3 +260,18 @@ def test_quick_configs_share_one_store():
     from simulations.experiments.subsets import store_folder
 
     assert len({store_folder(c, "w") for c in cfgs}) == 1
+
+
+def test_data_dir_flag_fills_the_config_field():
+    exp = get("memorization")
+    cfg = make_config(exp, quick=True, data_dir="/some/where")
+    assert cfg.data_dir == "/some/where"
+    cfg = make_config(exp, quick=True, overrides=["data_dir=/other"], data_dir="/some/where")
+    assert cfg.data_dir == "/other"  # --set wins
+    assert not hasattr(make_config(get("feldman-bound"), quick=True, data_dir="/x"), "data_dir")
+
+
+def test_cli_data_dir_flag_reaches_the_loader(tmp_path):
+    p = run_cli("run", "memorization", "--out", str(tmp_path), "--data-dir", str(tmp_path / "missing"),
+                *_sets(dataset="mnist"))  # fmt: skip
+    assert p.returncode == 2 and str(tmp_path / "missing") in p.stderr and p.stderr.count("\n") == 1

@@ -239,11 +239,21 @@ def test_benchmark_runs_at_toy_size():
 
     lines = []
     res = training_benchmark(
-        B=3, n=60, epochs=1, hidden=(8,), batch_size=16, reference_models=2, out=lines.append
-    )
-    assert len(lines) == 4 and res["B"] == 3
-    assert res["batched_models_per_second"] > 0 and res["reference_models_per_second"] > 0
+        B=3, epochs=1, data="synthetic", n=60, hidden=(8,), batch_size=16, reference_models=2,
+        vmap_models=2, out=lines.append,
+    )  # fmt: skip
+    assert len(lines) == 5 and res["B"] == 3
+    assert res["dense_models_per_second"] > 0 and res["reference_models_per_second"] > 0
+    assert res["vmap_models_per_second"] > 0 and res["dense_gflops"] > 0
     assert res["max_param_diff"] < 1e-5  # float32: batched and reference train the same models
+
+
+def test_mlp_train_flops_by_hand():
+    from simulations.training.bench import mlp_train_flops
+
+    # 40-100-100-10: forward 2 (4000 + 10000 + 1000) = 30,000; weight grads as much;
+    # hidden-activation grads 2 (10000 + 1000) = 22,000 -> 82,000 per example
+    assert mlp_train_flops(MLP(in_dim=40, hidden=(100, 100), classes=10)) == 82_000
 
 
 @pytest.mark.gpu
