@@ -15,6 +15,7 @@ correlation of held-out accuracy and of mem~ with the released C-scores.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,7 @@ import numpy as np
 from simulations.estimators import heldout_accuracy, memorization, spearman, split_half_z
 from simulations.experiments import Experiment, register
 from simulations.experiments.subsets import SubsetRun, SubsetTraining, subset_run
-from theory._validate import check_int
+from theory._validate import check_finite, check_int
 
 __all__ = ["Memorization", "run", "analyse", "report", "plot"]
 
@@ -34,10 +35,15 @@ class Memorization(SubsetTraining):
     """Per-example memorization estimates from t subset models."""
 
     grid: int = 12  # examples shown in each of the most / least memorized grids
+    heldout_ratios: tuple[float, ...] = ()  # more ratios for a C-score proxy (models trained per ratio)
 
     def __post_init__(self):
         super().__post_init__()
         check_int("grid", self.grid, low=1, high=100)
+        if not isinstance(self.heldout_ratios, tuple):
+            raise ValueError(f"heldout_ratios must be a tuple; got {self.heldout_ratios!r}")
+        for r in self.heldout_ratios:
+            check_finite("heldout_ratios entry", r, low=0.0, high=1.0, low_open=True, high_open=True)
 
 
 QUICK = {"models": 64, "epochs": 15, "models_per_batch": 32}
@@ -135,8 +141,27 @@ def analyse(cfg: Memorization, sr: SubsetRun) -> tuple[dict, dict]:
 
 
 def run(cfg: Memorization, workdir=".") -> tuple[dict, dict]:
-    """Train (or resume) the subset models under ``workdir`` and estimate mem~ for every example."""
-    return analyse(cfg, subset_run(cfg, workdir))
+    """Train (or resume) the subset models under ``workdir`` and estimate mem~ for every example.
+
+    With ``heldout_ratios``, t more models are trained at each of those ratios (own stores) and
+    the per-example held-out accuracy averaged over all ratios is reported as a C-score proxy
+    (Jiang et al. average over ratios 0.1..0.9, papers.md §3).
+    """
+    res, arrays = analyse(cfg, subset_run(cfg, workdir))
+    if cfg.heldout_ratios:
+        by_ratio = {f"{cfg.ratio:g}": arrays["heldout"]}
+        for r in cfg.heldout_ratios:
+            other = dataclasses.replace(cfg, ratio=r, paired=False, heldout_ratios=())
+            sr = subset_run(other, workdir)
+            by_ratio[f"{r:g}"] = heldout_accuracy(sr.correct_train, sr.masks).value
+        proxy = np.nanmean(np.stack(list(by_ratio.values())), axis=0)
+        res["heldout_by_ratio"] = {k: float(np.nanmean(v)) for k, v in by_ratio.items()}
+        arrays["cscore_proxy"] = proxy
+        for k, v in by_ratio.items():
+            arrays[f"heldout_ratio_{k}"] = v
+        if "cscore" in arrays:
+            res["cscore"]["spearman_proxy_vs_cscore"] = spearman(proxy, arrays["cscore"])
+    return res, arrays
 
 
 def _pm(d: dict, digits: int = 4) -> str:
@@ -168,12 +193,18 @@ def report(results: dict, figures: list[str]) -> str:
         for key, label in (
             ("spearman_heldout_vs_cscore", "held-out accuracy"),
             ("spearman_mem_vs_cscore", "mem~"),
+            ("spearman_proxy_vs_cscore", "held-out accuracy averaged over ratios"),
         ):
+            if key not in c:
+                continue
             sp = c[key]
             lines.append(
                 f"| Spearman({label}, released C-score) | {sp['rho']:.3f} "
                 f"(95% CI {sp['ci95'][0]:.3f}..{sp['ci95'][1]:.3f}, n = {sp['n']:,}) |"
             )
+    if "heldout_by_ratio" in results:
+        text = ", ".join(f"{k}: {v:.4f}" for k, v in results["heldout_by_ratio"].items())
+        lines.append(f"| mean held-out accuracy by ratio | {text} |")
     if results.get("models_per_second"):
         lines.append(
             f"| training speed this run | {results['trained_now']:,} models in "

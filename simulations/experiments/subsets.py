@@ -60,6 +60,7 @@ class SubsetTraining:
     channels: tuple[int, ...] = (16, 32)  # cnn conv channels
     models: int = 2000  # t, the number of subset models
     ratio: float = 0.7  # r, subset size / training-split size
+    paired: bool = False  # models in complementary pairs of halves (needs ratio 0.5, even models)
     epochs: int = 40
     batch_size: int = 32
     lr: float = 0.02
@@ -86,6 +87,11 @@ class SubsetTraining:
                 check_int(f"{name} entry", w, low=1)
         check_int("models", self.models, low=2)
         check_finite("ratio", self.ratio, low=0.0, high=1.0, low_open=True, high_open=True)
+        if self.paired and (self.ratio != 0.5 or self.models % 2):
+            raise ValueError(
+                f"paired: complementary halves need ratio 0.5 and an even number of models; "
+                f"got ratio {self.ratio:g}, models {self.models}"
+            )
         check_int("epochs", self.epochs, low=1)
         check_int("batch_size", self.batch_size, low=1)
         check_finite("lr", self.lr, low=0.0, low_open=True)
@@ -229,7 +235,9 @@ def subset_run(cfg: SubsetTraining, workdir: str | Path, *, log=None) -> SubsetR
     """
     prob = prepare(cfg)
     s = streams(cfg)
-    masks = subset_masks(prob.n, cfg.models, ratio=cfg.ratio, rng=np.random.default_rng(s[1]))
+    masks = subset_masks(
+        prob.n, cfg.models, ratio=cfg.ratio, paired=cfg.paired, rng=np.random.default_rng(s[1])
+    )
     try:
         check_coverage(masks, minimum=1)
     except ValueError as exc:

@@ -108,6 +108,8 @@ def test_too_few_models_names_how_many(tmp_path):
         ({"epochs": 0}, "epochs"),
         ({"lr": float("nan")}, "lr"),
         ({"device": "tpu"}, "device"),
+        ({"paired": True}, "paired"),
+        ({"paired": True, "ratio": 0.5, "models": 49}, "paired"),
     ],
 )
 def test_bad_config_names_the_field(change, name):
@@ -275,3 +277,23 @@ def test_cli_data_dir_flag_reaches_the_loader(tmp_path):
     p = run_cli("run", "memorization", "--out", str(tmp_path), "--data-dir", str(tmp_path / "missing"),
                 *_sets(dataset="mnist"))  # fmt: skip
     assert p.returncode == 2 and str(tmp_path / "missing") in p.stderr and p.stderr.count("\n") == 1
+
+
+def test_paired_halves_put_every_example_in_and_out_equally(tmp_path):
+    cfg = SubsetTraining(**{**TOY, "models": 12}, paired=True, ratio=0.5)
+    sr = subset_run(cfg, tmp_path, log=_quiet)
+    assert (sr.masks.sum(axis=0) == 6).all()
+    np.testing.assert_array_equal(sr.masks[0::2], ~sr.masks[1::2])
+
+
+def test_heldout_ratios_give_a_cscore_proxy(tmp_path):
+    cfg = Memorization(**{**TOY, "models": 60}, heldout_ratios=(0.5,))
+    res, arrays = run_mem(cfg, workdir=tmp_path)
+    half = subset_run(SubsetTraining(**{**TOY, "models": 60}, ratio=0.5), tmp_path, log=_quiet)
+    from simulations.estimators import heldout_accuracy
+
+    h5 = heldout_accuracy(half.correct_train, half.masks).value
+    np.testing.assert_allclose(arrays["cscore_proxy"], (arrays["heldout"] + h5) / 2)
+    assert set(res["heldout_by_ratio"]) == {"0.7", "0.5"}
+    # more training data, higher held-out accuracy (on average over 1,437 examples)
+    assert res["heldout_by_ratio"]["0.7"] > res["heldout_by_ratio"]["0.5"]
