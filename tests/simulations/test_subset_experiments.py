@@ -297,3 +297,11 @@ def test_heldout_ratios_give_a_cscore_proxy(tmp_path):
     assert set(res["heldout_by_ratio"]) == {"0.7", "0.5"}
     # more training data, higher held-out accuracy (on average over 1,437 examples)
     assert res["heldout_by_ratio"]["0.7"] > res["heldout_by_ratio"]["0.5"]
+
+
+def test_cnn_memorization_runs_on_images(tmp_path):
+    # the vmap path (grouped convolutions under vmap) end to end on real images, tiny size
+    cfg = Memorization(**{**TOY, "model": "cnn", "channels": (4, 8), "epochs": 1}, grid=2)
+    res, arrays = run_mem(cfg, workdir=tmp_path)
+    assert res["model"].startswith("SmallCNN(in_channels=1, height=8, width=8")
+    assert np.isfinite(arrays["mem"]).all() and 0.1 < res["test_accuracy"]["mean"] <= 1.0
