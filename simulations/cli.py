@@ -289,7 +289,7 @@ def _benchmark(args) -> int:
 
         training_benchmark(
             args.models, args.epochs, batch_size=args.batch_size, device=args.device,
-            reference_models=8, vmap_models=min(64, args.models),
+            reference_models=8, vmap_models=min(64, args.models), repeats=3,
         )  # fmt: skip
     return 0
 
