@@ -46,6 +46,7 @@ def _load_all() -> None:
     from simulations.experiments import (  # noqa: F401
         feldman_bound,
         feldman_examples,
+        gaussian_tail,
         influence_pairs,
         memorization,
         removal,

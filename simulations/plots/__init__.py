@@ -6,5 +6,6 @@ their names. One module per family of experiments.
 
 from simulations.plots.common import save
 from simulations.plots.feldman import feldman_bound_figures, feldman_examples_figure
+from simulations.plots.gaussian import gaussian_tail_figures
 
-__all__ = ["save", "feldman_examples_figure", "feldman_bound_figures"]
+__all__ = ["save", "feldman_examples_figure", "feldman_bound_figures", "gaussian_tail_figures"]
