@@ -44,8 +44,11 @@ def register(exp: Experiment) -> Experiment:
 def _load_all() -> None:
     # importing a module registers its experiment
     from simulations.experiments import (  # noqa: F401
+        composition_linear,
         feldman_bound,
         feldman_examples,
+        gaussian_coupling,
+        gaussian_dp,
         gaussian_tail,
         influence_pairs,
         memorization,

@@ -38,7 +38,6 @@ are pooled over trials with trial-level (cluster-robust) standard errors.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,31 +46,30 @@ import scipy.stats
 import theory
 from simulations.experiments import Experiment, register
 from simulations.feldman.measure import TauTable
-from simulations.gaussian import KNN, Logistic, bayes_error, make_mixture, min_separation_over_scale, sample
-from simulations.gaussian.learners import LinearModel, check_data, one_hot
-from simulations.gaussian.measure import (
-    accuracy_by_frequency,
-    cluster_counts,
-    coupling,
-    coupling_by_multiplicity,
-    errn_by_multiplicity,
-    errn_contributions,
-    frequency_bin,
-    label_posterior,
-    mixture_bound,
-    opt_given_sample,
+from simulations.gaussian import KNN, Logistic, bayes_error, min_separation_over_scale
+from simulations.gaussian.measure import frequency_bin
+from simulations.gaussian.trials import (
+    check_mixture_fields,
+    check_tuple,
+    draw_trial,
+    frequency_edges,
+    fresh_predictions,
+    measure_predictions,
+    ridge_path,
+    run_trials,
+    trial_rng,
 )
-from simulations.gaussian.model import LABEL_MODES, PLACEMENTS
-from simulations.gaussian.ridge import Ridge, _loo_scores
+from simulations.gaussian.trials import mean_se as _mean_se
+from simulations.gaussian.trials import num as _num
+from simulations.gaussian.trials import pair as _pair
+from simulations.gaussian.trials import pm as _pm
+from simulations.gaussian.trials import ratio as _ratio
 from theory._validate import check_finite, check_int
 
 __all__ = ["GaussianTail", "QUICK", "run", "trial", "aggregate", "ridge_path", "frequency_edges", "report"]
 
 #: One-sided p-value below which excess < bound is reported as a finding.
 FINDING_P = 1e-3
-
-#: Fresh rows times dimension per prediction chunk (bounds the fresh draws at about 32 MiB).
-_FRESH_ELEMENTS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -99,24 +97,9 @@ class GaussianTail:
     seed: int = 0
 
     def __post_init__(self):
-        check_finite("exponent", self.exponent, low=0.0, high=10.0)
-        check_int("N", self.N, low=2, high=10**6)
-        check_int("n", self.n, low=3, high=10**5)
-        check_int("dim", self.dim, low=1, high=10**5)
-        check_int("classes", self.classes, low=2, high=1000)
-        check_finite("scale", self.scale, low=0.0, low_open=True)
-        check_finite("separation", self.separation, low=0.0, low_open=True)
-        if self.placement not in PLACEMENTS:
-            raise ValueError(f"placement must be one of {', '.join(PLACEMENTS)}; got {self.placement!r}")
-        if self.label_mode not in LABEL_MODES:
-            raise ValueError(f"label_mode must be one of {', '.join(LABEL_MODES)}; got {self.label_mode!r}")
-        check_finite("noise", self.noise, low=0.0, high=1.0, high_open=True)
+        check_mixture_fields(self)
         for name in ("ridge_lams", "knn_ks", "logistic_Cs"):
-            v = getattr(self, name)
-            if not isinstance(v, tuple):
-                raise ValueError(f"{name} must be a tuple; got {v!r}")
-            if len(set(v)) != len(v):
-                raise ValueError(f"{name}: each value may appear once; got {v}")
+            check_tuple(name, getattr(self, name), empty=True)
         if not self.ridge_lams:
             raise ValueError("ridge_lams: need at least one lambda >= 0 (the regularization sweep)")
         for lam in self.ridge_lams:
@@ -125,12 +108,9 @@ class GaussianTail:
             check_int("knn_ks", k, low=1, high=self.n - 1)
         for C in self.logistic_Cs:
             check_finite("logistic_Cs", C, low=0.0, low_open=True)
-        check_int("trials", self.trials, low=2, high=10**5)
-        check_int("n_test", self.n_test, low=10, high=10**7)
         check_int("fresh", self.fresh, low=1, high=10**4)
         check_int("bayes_samples", self.bayes_samples, low=2, high=10**7)
         check_int("L", self.L, low=1, high=self.n)
-        check_int("seed", self.seed, low=0)
 
 
 QUICK = {
@@ -166,81 +146,17 @@ def setting_label(family: str, value: float) -> str:
     return f"logistic C={value:g}"
 
 
-def ridge_path(x, y, classes: int, lams) -> tuple[list[LinearModel], np.ndarray]:
-    r"""Linear ridge (unpenalised bias) for every lambda in ``lams`` from one thin SVD.
-
-    Returns the fitted models (identical to ``Ridge(classes, lam).fit(x, y)``: weights
-    :math:`W = V\,\mathrm{diag}(s/(s^2+\lambda))\,U^\top Y` on centred data, the pseudo-inverse
-    at :math:`\lambda = 0`) and the (len(lams), n) exact leave-one-out labels of
-    :meth:`Ridge.loo_path`. Uses the SVD of :class:`~simulations.gaussian.ridge.Ridge` itself
-    (its private ``_svd`` and ``_loo_scores``), so the two cannot drift apart.
-    """
-    x, y = check_data(x, y, classes, min_n=2)
-    Y = one_hot(y, classes)
-    lams = np.asarray(lams, dtype=np.float64)
-    spec, sv, Wt = Ridge(classes)._svd(x)
-    UtY = spec.U.T @ Y
-    models = []
-    for lam in lams:  # a loop over lambdas, not examples
-        W = Wt.T @ ((spec.gains(float(lam)) * sv)[:, None] * UtY)
-        models.append(LinearModel(W=W, b=Y.mean(0) - x.mean(0) @ W))
-    loo = np.argmax(_loo_scores(spec, Y, lams), axis=2)
-    return models, loo
-
-
-def frequency_edges(cfg: GaussianTail) -> tuple[np.ndarray, int]:
-    r"""Bin edges in :math:`n\pi_c` (half-decade bins centred on :math:`10^{j/2}`) covering every
-    cluster of the prior, and the index of the bin centred on :math:`n\pi_c = 1` (the rare bin:
-    clusters expected about once in the training set, :math:`n\pi_c \in [10^{-1/4}, 10^{1/4})`)."""
-    q = theory.zipf(cfg.N, cfg.exponent).normalized() * cfg.n
-    lo = min(math.floor(2 * math.log10(q.min()) + 0.5), 0)
-    hi = max(math.floor(2 * math.log10(q.max()) + 0.5), 0)
-    j = np.arange(lo, hi + 2)
-    return 10.0 ** ((j - 0.5) / 2), -lo
-
-
 # ---------------------------------------------------------------------- one trial
-def _fresh_predictions(predictors, means, cluster, scale, fresh, rng) -> np.ndarray:
-    """(S, n, F) labels of every predictor at F fresh draws from each example's cluster, drawn
-    in chunks of examples (bounded memory); one stream of draws shared by all predictors."""
-    n, d = cluster.size, means.shape[1]
-    out = np.empty((len(predictors), n, fresh), dtype=np.int64)
-    rows = max(1, _FRESH_ELEMENTS // (fresh * d))
-    for s0 in range(0, n, rows):  # a loop over chunks of examples
-        c = cluster[s0 : s0 + rows]
-        x = means[c][:, None, :] + scale * rng.standard_normal((c.size, fresh, d))
-        x = x.reshape(-1, d)
-        for k, predict in enumerate(predictors):
-            out[k, s0 : s0 + c.size] = predict(x).reshape(c.size, fresh)
-    return out
-
-
 def trial(cfg: GaussianTail, t: int, taus: TauTable | None = None) -> dict[str, np.ndarray]:
     """All measurements of trial ``t`` (arrays; S settings, L multiplicities, B frequency bins,
     G = L + 2 multiplicity groups 0, 1, ..., L, > L). A pure function of (cfg, t)."""
-    rng = np.random.default_rng(np.random.SeedSequence(cfg.seed).spawn(cfg.trials)[t])
+    rng = trial_rng(cfg.seed, cfg.trials, t)
     prior = theory.zipf(cfg.N, cfg.exponent)
     taus = taus if taus is not None else TauTable(prior, cfg.n, "fixed")
     m, L = cfg.classes, cfg.L
-    mix = make_mixture(
-        prior,
-        cfg.dim,
-        m,
-        scale=cfg.scale,
-        separation=cfg.separation,
-        placement=cfg.placement,
-        label_mode=cfg.label_mode,
-        noise=cfg.noise,
-        rng=rng,
-    )
-    tr = sample(mix, cfg.n, rng=rng)
-    te = sample(mix, cfg.n_test, rng=rng)
-    truth = mix.labels[te.cluster]  # error is scored against the clusters' own labels
-    counts = cluster_counts(tr, cfg.N)
-    ell = counts[tr.cluster]
-    post = label_posterior(tr.cluster, tr.y, cfg.N, m, kappa=1.0 - cfg.noise)
-    weights = post if cfg.noise > 0 else None
-    opt = opt_given_sample(mix.frequencies, post)
+    data = draw_trial(cfg, rng)
+    mix, tr, te = data.mixture, data.train, data.test
+    counts, ell = data.counts, data.ell
     bayes, bayes_se = bayes_error(mix, samples=cfg.bayes_samples, rng=rng)
     # against the true labels: err_obs = (1 - eta) err_true + eta (1 - 1/m) for any classifier
     bayes = (bayes - cfg.noise * (1 - 1 / m)) / (1 - cfg.noise)
@@ -258,58 +174,36 @@ def trial(cfg: GaussianTail, t: int, taus: TauTable | None = None) -> dict[str, 
     for C in cfg.logistic_Cs:
         predictors.append(Logistic(m, C=float(C)).fit(tr.x, tr.y).predict)
         loos.append(None)  # memorization of logistic regression is not measured
-    fresh = _fresh_predictions(predictors, mix.means, tr.cluster, cfg.scale, cfg.fresh, rng)
+    fresh = fresh_predictions(predictors, mix.means, tr.cluster, cfg.scale, cfg.fresh, rng)
 
     edges, _ = frequency_edges(cfg)
-    S, B, G, Lmax = len(predictors), edges.size - 1, L + 2, int(ell.max())
+    S, G, Lmax = len(predictors), L + 2, int(ell.max())
     tau_all = taus(np.arange(1, Lmax + 1), observed=False)
     group = np.minimum(counts[te.cluster], L + 1)
     single = ell == 1
     bin_of_test = frequency_bin(mix.frequencies, cfg.n, edges)[te.cluster]
-    out = {
-        "err": np.empty(S),
-        "train_err": np.empty(S),
-        "bin_correct": np.empty((S, B)),
-        "group_correct": np.empty((S, G)),
-        "mem_single_sum": np.full(S, np.nan),
-        "mem_rest_sum": np.full(S, np.nan),
-        "errn": np.empty((S, L)),
-        "terms": np.empty((S, L)),
-        "lam_sum": np.empty((S, L)),
-        "bound": np.empty(S),
-        "bound_points": np.empty(S),
-        "bound_misfit": np.empty(S),
-    }
+    rows = []
+    mem_single, mem_rest = np.full(S, np.nan), np.full(S, np.nan)
     for s, predict in enumerate(predictors):
         p_test, p_train = predict(te.x), predict(tr.x)
-        out["err"][s] = np.mean(p_test != truth)
-        out["train_err"][s] = np.mean(p_train != tr.y)
-        fa = accuracy_by_frequency(p_test, truth, te.cluster, mix.frequencies, cfg.n, edges)
-        out["bin_correct"][s] = fa.correct
-        out["group_correct"][s] = np.bincount(group, weights=(p_test == truth), minlength=G)
+        rows.append(
+            measure_predictions(data, p_train, p_test, fresh[s], n=cfg.n, L=L, edges=edges, tau_all=tau_all)
+        )
         if loos[s] is not None:
             mem = (p_train == tr.y).astype(np.float64) - (loos[s] == tr.y)
-            out["mem_single_sum"][s] = mem[single].sum()
-            out["mem_rest_sum"][s] = mem[~single].sum()
-        lam_i = coupling(p_train[None], fresh[s][None], classes=m).value
-        by_l = coupling_by_multiplicity(lam_i, ell, Lmax)
-        errn = errn_by_multiplicity(p_train, tr.y, tr.cluster, Lmax, posterior=weights)
-        bound = mixture_bound(opt, tau_all, errn, by_l.mean)
-        out["errn"][s] = errn[:L] if Lmax >= L else np.pad(errn, (0, L - Lmax))
-        out["terms"][s] = bound.terms[:L] if Lmax >= L else np.pad(bound.terms, (0, L - Lmax))
-        out["lam_sum"][s] = np.bincount(ell, weights=lam_i, minlength=L + 2)[1 : L + 1]
-        out["bound"][s] = bound.excess
-        out["bound_points"][s] = mixture_bound(opt, tau_all, errn, np.ones(Lmax)).excess
-        e = errn_contributions(p_train, tr.y, tr.cluster, posterior=weights)
-        out["bound_misfit"][s] = float(np.sum(tau_all[ell - 1] * lam_i * e))
+            mem_single[s] = mem[single].sum()
+            mem_rest[s] = mem[~single].sum()
+    out = {k: np.stack([r[k] for r in rows]) for k in rows[0]}
     out.update(
-        bin_count=np.bincount(bin_of_test, minlength=B),
+        mem_single_sum=mem_single,
+        mem_rest_sum=mem_rest,
+        bin_count=np.bincount(bin_of_test, minlength=edges.size - 1),
         group_count=np.bincount(group, minlength=G),
         single_examples=np.int64(single.sum()),
         rest_examples=np.int64((~single).sum()),
         lam_examples=np.bincount(ell, minlength=L + 2)[1 : L + 1],
         clusters_by_ell=np.bincount(counts, minlength=L + 2)[1 : L + 1],
-        opt=np.float64(opt),
+        opt=np.float64(data.opt),
         unseen_mass=np.float64(mix.frequencies[counts == 0].sum()),
         bayes=np.float64(bayes),
         bayes_se=np.float64(bayes_se),
@@ -319,32 +213,6 @@ def trial(cfg: GaussianTail, t: int, taus: TauTable | None = None) -> dict[str, 
 
 
 # ---------------------------------------------------------------------- aggregation
-def _num(x) -> float | None:
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def _mean_se(v) -> dict:
-    v = np.asarray(v, dtype=np.float64)
-    return {"mean": _num(v.mean()), "se": _num(v.std(ddof=1) / math.sqrt(v.size))}
-
-
-def _ratio(num, den) -> tuple[np.ndarray, np.ndarray]:
-    r"""Pooled ratio :math:`\sum_t a_t / \sum_t b_t` over trials (axis 0) and its trial-level
-    (delta-method) standard error :math:`\sqrt{T/(T-1)\sum_t (a_t - r b_t)^2}/\sum_t b_t`."""
-    num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
-    T = num.shape[0]
-    tot = den.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = num.sum(axis=0) / tot
-        se = np.sqrt(T / (T - 1) * ((num - r * den) ** 2).sum(axis=0)) / tot
-    return r, se
-
-
-def _pair(r, se) -> dict:
-    return {"mean": _num(r), "se": _num(se)}
-
-
 def aggregate(cfg: GaussianTail, pieces: list[dict]) -> tuple[dict, dict]:
     """Results (JSON-ready) and arrays from the per-trial pieces of :func:`trial`."""
     A = {k: np.stack([p[k] for p in pieces]) for k in pieces[0]}
@@ -462,28 +330,11 @@ def aggregate(cfg: GaussianTail, pieces: list[dict]) -> tuple[dict, dict]:
 def run(cfg: GaussianTail, checkpoint=None) -> tuple[dict, dict]:
     """Every trial (reusing the finished ones of a ``checkpoint``), then :func:`aggregate`."""
     taus = TauTable(theory.zipf(cfg.N, cfg.exponent), cfg.n, "fixed")
-    pieces = []
-    for t in range(cfg.trials):  # a loop over trials
-        key = f"trial-{t}"
-        got = checkpoint.load(key) if checkpoint is not None else None
-        if got is not None:
-            pieces.append(got[1])
-            continue
-        piece = trial(cfg, t, taus)
-        if checkpoint is not None:
-            checkpoint.save(key, {"trial": t}, piece)
-        pieces.append(piece)
-    return aggregate(cfg, pieces)
+    # trial is looked up at call time, so a test can replace it
+    return aggregate(cfg, run_trials(cfg.trials, lambda t: trial(cfg, t, taus), checkpoint))
 
 
 # ---------------------------------------------------------------------- report and figures
-def _pm(d: dict, digits: int = 4) -> str:
-    if d["mean"] is None:
-        return "—"
-    se = "—" if d["se"] is None else f"{d['se']:.{digits}f}"
-    return f"{d['mean']:.{digits}f} ± {se}"
-
-
 def report(results: dict, figures: list[str]) -> str:
     th, ref = results["theory"], results["reference"]
     lines = [

@@ -1,12 +1,19 @@
-"""Gaussian-mixture long tail: generator, Bayes error, learners with exact leave-one-out."""
+"""Gaussian-mixture long tail: generator, Bayes error, learners with exact leave-one-out, the
+per-trial machinery of the Gaussian experiments (:mod:`~simulations.gaussian.trials`).
+
+The MLP sweep (:mod:`~simulations.gaussian.mlp`: ``MLPSweep``, ``FittedSweep``, ``train_sweep``)
+is imported on first use, so that importing this package does not import torch.
+"""
 
 from simulations.gaussian.bench import loo_benchmark
 from simulations.gaussian.learners import KNN, KNNModel, LinearModel, memorization
 from simulations.gaussian.logistic import (
     Logistic,
     PrivateLogistic,
+    PrivatePath,
     clip_rows,
     output_perturbation_noise,
+    private_logistic_path,
     regularized_logistic,
 )
 from simulations.gaussian.measure import (
@@ -35,6 +42,27 @@ from simulations.gaussian.model import (
 )
 from simulations.gaussian.ridge import KernelModel, KernelRidge, Ridge, rbf_kernel
 from simulations.gaussian.svm import HardMarginSVM, multiclass_margin
+from simulations.gaussian.trials import (
+    TrialData,
+    draw_trial,
+    frequency_edges,
+    fresh_predictions,
+    measure_predictions,
+    ridge_path,
+    run_trials,
+    trial_rng,
+)
+
+_MLP_NAMES = ("MLPSweep", "FittedSweep", "train_sweep")
+
+
+def __getattr__(name: str):
+    if name in _MLP_NAMES:  # torch is imported only when the MLP learner is asked for
+        from simulations.gaussian import mlp
+
+        return getattr(mlp, name)
+    raise AttributeError(f"module 'simulations.gaussian' has no attribute {name!r}")
+
 
 __all__ = [
     "GaussianMixture",
@@ -56,6 +84,11 @@ __all__ = [
     "clip_rows",
     "output_perturbation_noise",
     "regularized_logistic",
+    "PrivatePath",
+    "private_logistic_path",
+    "MLPSweep",
+    "FittedSweep",
+    "train_sweep",
     "HardMarginSVM",
     "multiclass_margin",
     "loo_benchmark",
@@ -73,4 +106,12 @@ __all__ = [
     "errn_by_multiplicity",
     "MixtureBound",
     "mixture_bound",
+    "TrialData",
+    "trial_rng",
+    "draw_trial",
+    "fresh_predictions",
+    "ridge_path",
+    "frequency_edges",
+    "measure_predictions",
+    "run_trials",
 ]

@@ -41,7 +41,15 @@ from sklearn.linear_model import LogisticRegression
 from simulations.gaussian.learners import LinearModel, check_data
 from theory._validate import check_finite, check_int
 
-__all__ = ["Logistic", "PrivateLogistic", "clip_rows", "output_perturbation_noise", "regularized_logistic"]
+__all__ = [
+    "Logistic",
+    "PrivateLogistic",
+    "PrivatePath",
+    "private_logistic_path",
+    "clip_rows",
+    "output_perturbation_noise",
+    "regularized_logistic",
+]
 
 
 def clip_rows(x: np.ndarray, max_norm: float = 1.0) -> np.ndarray:
@@ -198,3 +206,89 @@ class PrivateLogistic:
             noise = output_perturbation_noise(d, sensitivity=self.sensitivity(n), epsilon=eps_each, rng=rng)
             W[:, c] = w + noise[0]
         return LinearModel(W=W, b=np.zeros(self.classes))
+
+
+@dataclass(frozen=True, eq=False)
+class PrivatePath:
+    r"""Output-perturbation logistic regression at several privacy levels from one exact fit.
+
+    ``W_star``: (d, m) the exact one-vs-rest minimisers :math:`w_c^*` (the non-private limit
+    :math:`\varepsilon \to \infty`); ``W``: (E, D, d, m) the released weights
+    :math:`w_c^* + \beta` for each of the E ``epsilons`` and D noise draws; no bias.
+    """
+
+    W_star: np.ndarray
+    W: np.ndarray
+    epsilons: np.ndarray
+
+    def model(self, e: int | None, k: int = 0) -> LinearModel:
+        """The model of epsilon index ``e`` and draw ``k``; ``e = None``: the non-private one."""
+        W = self.W_star if e is None else self.W[e, k]
+        return LinearModel(W=W, b=np.zeros(W.shape[1]))
+
+
+def private_logistic_path(
+    x,
+    y,
+    classes: int,
+    *,
+    lam: float,
+    epsilons,
+    rng: np.random.Generator,
+    draws: int = 1,
+    tol: float = 1e-10,
+    max_iter: int = 100,
+) -> PrivatePath:
+    r""":class:`PrivateLogistic` at every :math:`\varepsilon` in ``epsilons``, ``draws`` noise
+    draws each, sharing the exact minimisers.
+
+    The noise uses common random numbers across :math:`\varepsilon`: for each draw and class one
+    direction :math:`u` (uniform on the sphere) and one :math:`g \sim \Gamma(d, 1)`, and
+    :math:`\beta_\varepsilon = u\,g\,\Delta/\varepsilon_c` with :math:`\varepsilon_c =
+    \varepsilon/m` (:math:`\varepsilon` for m = 2): each released model has exactly the law of
+    :class:`PrivateLogistic` at its :math:`\varepsilon` (so it is :math:`\varepsilon`-DP on its
+    own); models at different :math:`\varepsilon` are not independent, which makes their
+    differences less noisy. With one :math:`\varepsilon` and one draw it is
+    ``PrivateLogistic(classes, epsilon, lam).fit(x, y, rng=rng)`` (same stream of draws: direction
+    then norm, class by class).
+
+    When d > n the minimiser is found in the row space of the clipped X (thin SVD
+    :math:`X = U\Sigma V^\top`, :math:`w = V\beta`): the L2 penalty makes the exact minimiser lie
+    there (representer theorem), and :math:`\lVert\nabla J\rVert` is the same in both
+    coordinates, so ``tol`` keeps its meaning. The noise is drawn in :math:`\mathbb R^d`.
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng: private_logistic_path needs a np.random.Generator; got {rng!r}")
+    classes = check_int("classes", classes, low=2)
+    lam = check_finite("lam", lam, low=0.0, low_open=True)
+    draws = check_int("draws", draws, low=1)
+    eps = np.atleast_1d(np.asarray(epsilons, dtype=np.float64))
+    if eps.ndim != 1 or eps.size == 0:
+        raise ValueError(f"epsilons must be a non-empty 1-d list of numbers > 0; got shape {eps.shape}")
+    for e in eps:
+        check_finite("epsilons", e, low=0.0, low_open=True)
+    x, y = check_data(x, y, classes, min_n=1)
+    x = clip_rows(x)
+    n, d = x.shape
+    reduce = d > n
+    if reduce:
+        U, sv, Vt = np.linalg.svd(x, full_matrices=False)
+        feats = U * sv
+    else:
+        feats = x
+    targets = [1] if classes == 2 else list(range(classes))
+    W_star = np.zeros((d, classes))
+    for c in targets:  # a loop over the one-vs-rest problems, not over examples
+        s = np.where(y == c, 1.0, -1.0)
+        w = regularized_logistic(feats, s, lam=lam, tol=tol, max_iter=max_iter)
+        W_star[:, c] = Vt.T @ w if reduce else w
+    sens = 2.0 / (n * lam)
+    W = np.broadcast_to(W_star, (eps.size, draws, d, classes)).copy()
+    for k in range(draws):  # a loop over noise draws
+        for c in targets:
+            z = rng.standard_normal((1, d))
+            direction = z / np.linalg.norm(z, axis=1, keepdims=True)
+            g = rng.standard_gamma(d, size=1)
+            for j, e in enumerate(eps):  # the scale of the same draw at every epsilon
+                W[j, k, :, c] += (direction * (g * (sens / (e / len(targets))))[:, None])[0]
+    return PrivatePath(W_star=W_star, W=W, epsilons=eps)
