@@ -56,7 +56,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.stats
 
 import theory
 from simulations.experiments import Experiment, register
@@ -67,6 +66,8 @@ from simulations.gaussian.trials import (
     check_mixture_fields,
     check_tuple,
     draw_trial,
+    finding_threshold,
+    findings_lines,
     frequency_edges,
     fresh_predictions,
     mean_se,
@@ -83,7 +84,6 @@ from theory._validate import check_finite, check_int
 __all__ = ["GaussianCoupling", "QUICK", "run", "trial", "aggregate", "settings", "report"]
 
 #: One-sided p-value below which excess < bound is reported as a finding.
-FINDING_P = 1e-3
 
 
 @dataclass(frozen=True)
@@ -342,7 +342,7 @@ def aggregate(cfg: GaussianCoupling, pieces: list[dict]) -> tuple[dict, dict]:
     T = len(pieces)
     prior = theory.zipf(cfg.N, cfg.exponent)
     tau = theory.taus(prior, cfg.n, range(1, cfg.L + 1))
-    crit = float(scipy.stats.t.ppf(1 - FINDING_P, T - 1))
+    crit = finding_threshold(T)
     plan = settings(cfg)
     S, L = len(plan), cfg.L
     lam = np.full((S, L), np.nan)
@@ -510,15 +510,11 @@ def report(results: dict, figures: list[str]) -> str:
             "Labels depend on position: opt and the bound of the uniform-label theory do not apply.",
             "",
         ]
-    crit = f"{results['finding_threshold_se']:.2f} SE (one-sided p < {FINDING_P:g}, Student t)"
-    if results["findings"]:
-        lines += [f"Findings (measured excess below the bound term by more than {crit}):", ""]
-        lines += [f"- {f}" for f in results["findings"]] + [""]
-    else:
-        lines += [f"No learner has a measured excess below the bound term by more than {crit}.", ""]
-    if results["findings_points"]:
-        lines += ["Below the point-model bound (lambda = 1, not a claim of the mixture theorem):", ""]
-        lines += [f"- {f}" for f in results["findings_points"]] + [""]
+    lines += findings_lines(
+        results,
+        "measured excess below the bound term",
+        "No learner has a measured excess below the bound term",
+    )
     lines += [f"![{f}]({f})" for f in figures]
     return "\n".join(lines)
 

@@ -49,7 +49,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.stats
 
 import theory
 from simulations.experiments import Experiment, register
@@ -60,6 +59,8 @@ from simulations.gaussian.trials import (
     check_mixture_fields,
     check_tuple,
     draw_trial,
+    finding_threshold,
+    findings_lines,
     frequency_edges,
     mean_se,
     pair,
@@ -84,7 +85,6 @@ __all__ = [
 ]
 
 #: One-sided p-value below which a measurement beyond the theory is reported as a finding.
-FINDING_P = 1e-3
 
 
 @dataclass(frozen=True)
@@ -280,7 +280,7 @@ def aggregate(cfg: GaussianDP, pieces: list[dict]) -> tuple[dict, dict]:
     prior = theory.zipf(cfg.N, cfg.exponent)
     kappa = 1.0 - cfg.noise
     m = cfg.classes
-    crit = float(scipy.stats.t.ppf(1 - FINDING_P, T - 1))
+    crit = finding_threshold(T)
     plan = settings(cfg)
     S = len(plan)
     edges, rare_bin = frequency_edges(cfg)
@@ -470,15 +470,11 @@ def report(results: dict, figures: list[str]) -> str:
     ]
     if not results["uniform_labels"]:
         lines += ["Labels depend on position: the label-DP ceiling (uniform labels) does not apply.", ""]
-    crit = f"{results['finding_threshold_se']:.2f} SE (one-sided p < {FINDING_P:g}, Student t)"
-    if results["findings"]:
-        lines += [f"Findings (measurement beyond the theory by more than {crit}):", ""]
-        lines += [f"- {f}" for f in results["findings"]] + [""]
-    else:
-        lines += [
-            f"No measurement exceeds the label-DP ceiling or undercuts its cost by more than {crit}.",
-            "",
-        ]
+    lines += findings_lines(
+        results,
+        "measurement beyond the theory",
+        "No measurement exceeds the label-DP ceiling or undercuts its cost",
+    )
     lines += [f"![{f}]({f})" for f in figures]
     return "\n".join(lines)
 

@@ -41,7 +41,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.stats
 
 import theory
 from simulations.experiments import Experiment, register
@@ -52,6 +51,8 @@ from simulations.gaussian.trials import (
     check_mixture_fields,
     check_tuple,
     draw_trial,
+    finding_threshold,
+    findings_lines,
     frequency_edges,
     fresh_predictions,
     measure_predictions,
@@ -69,7 +70,6 @@ from theory._validate import check_finite, check_int
 __all__ = ["GaussianTail", "QUICK", "run", "trial", "aggregate", "ridge_path", "frequency_edges", "report"]
 
 #: One-sided p-value below which excess < bound is reported as a finding.
-FINDING_P = 1e-3
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,7 @@ def aggregate(cfg: GaussianTail, pieces: list[dict]) -> tuple[dict, dict]:
     # flag excess < bound when the paired t statistic over T trials is below the one-sided 0.1%
     # quantile of Student's t with T - 1 degrees of freedom (3 SE would flag ~10% of honest
     # settings at T = 3, where the SE itself is poorly estimated)
-    crit = float(scipy.stats.t.ppf(1 - FINDING_P, T - 1))
+    crit = finding_threshold(T)
     findings = []
     for r in rows:
         if r["z"] is not None and r["z"] < -crit:
@@ -377,15 +377,11 @@ def report(results: dict, figures: list[str]) -> str:
             "the bound is then expected, not a violation.",
             "",
         ]
-    crit = f"{results['finding_threshold_se']:.2f} SE (one-sided p < {FINDING_P:g}, Student t)"
-    if results["findings"]:
-        lines += [f"Findings (measured excess below the bound term by more than {crit}):", ""]
-        lines += [f"- {f}" for f in results["findings"]] + [""]
-    else:
-        lines += [f"No learner setting has a measured excess below the bound term by more than {crit}.", ""]
-    if results["findings_points"]:
-        lines += ["Below the point-model bound (lambda = 1, not a claim of the mixture theorem):", ""]
-        lines += [f"- {f}" for f in results["findings_points"]] + [""]
+    lines += findings_lines(
+        results,
+        "measured excess below the bound term",
+        "No learner setting has a measured excess below the bound term",
+    )
     lines += [f"![{f}]({f})" for f in figures]
     return "\n".join(lines)
 

@@ -22,7 +22,7 @@ import scipy.stats
 
 from simulations.estimators import influence, influence_top_k, memorization
 from simulations.experiments import Experiment, register
-from simulations.experiments.memorization import QUICK, summary_of_run
+from simulations.experiments.memorization import QUICK, mean_se, summary_of_run
 from simulations.experiments.subsets import SubsetTraining, streams, subset_run, train_models
 from theory._validate import check_finite, check_int
 
@@ -80,8 +80,7 @@ def expected_false_pairs(
 
 def _acc(correct: np.ndarray, R: int, cols=None) -> list[dict]:
     c = correct if cols is None else correct[:, cols]
-    acc = c.mean(axis=1).reshape(-1, R)
-    return [{"mean": float(a.mean()), "se": float(a.std(ddof=1) / np.sqrt(R))} for a in acc]
+    return [mean_se(a) for a in c.mean(axis=1).reshape(-1, R)]
 
 
 def run(cfg: InfluencePairs, workdir=".") -> tuple[dict, dict]:

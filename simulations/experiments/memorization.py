@@ -49,7 +49,8 @@ class Memorization(SubsetTraining):
 QUICK = {"models": 64, "epochs": 15, "models_per_batch": 32}
 
 
-def _mean_se(v: np.ndarray) -> dict:
+def mean_se(v: np.ndarray) -> dict:
+    """Mean of v, its standard error (sample SD / sqrt(len)) and the count."""
     v = np.asarray(v, dtype=np.float64)
     return {"mean": float(v.mean()), "se": float(v.std(ddof=1) / np.sqrt(v.size)), "count": int(v.size)}
 
@@ -70,8 +71,8 @@ def summary_of_run(cfg: SubsetTraining, sr: SubsetRun) -> dict:
         "trained_now": sr.trained_now,
         "train_seconds": sr.train_seconds,
         "models_per_second": sr.trained_now / sr.train_seconds if sr.trained_now else None,
-        "test_accuracy": _mean_se(sr.correct_test.mean(axis=1)),
-        "train_accuracy_in_subset": _mean_se(in_acc),
+        "test_accuracy": mean_se(sr.correct_test.mean(axis=1)),
+        "train_accuracy_in_subset": mean_se(in_acc),
     }
 
 

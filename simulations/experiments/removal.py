@@ -18,7 +18,7 @@ import numpy as np
 
 from simulations.estimators import memorization
 from simulations.experiments import Experiment, register
-from simulations.experiments.memorization import QUICK, summary_of_run
+from simulations.experiments.memorization import QUICK, mean_se, summary_of_run
 from simulations.experiments.subsets import SubsetTraining, streams, subset_run, train_models
 from theory._validate import check_finite, check_int
 
@@ -65,11 +65,6 @@ def removal_conditions(mem: np.ndarray, thresholds, R: int, rng: np.random.Gener
     return np.concatenate(keeps), conds, skipped
 
 
-def _mean_se(v):
-    v = np.asarray(v, dtype=np.float64)
-    return {"mean": float(v.mean()), "se": float(v.std(ddof=1) / np.sqrt(v.size))}
-
-
 def run(cfg: Removal, workdir=".") -> tuple[dict, dict]:
     sr = subset_run(cfg, workdir)
     mem = memorization(sr.correct_train, sr.masks).value
@@ -86,14 +81,14 @@ def run(cfg: Removal, workdir=".") -> tuple[dict, dict]:
     rows = []
     for c, a in zip(conds, acc, strict=True):
         rows.append(
-            {**c, "fraction_removed": c["removed"] / n, "accuracy": _mean_se(a), "per_seed": a.tolist()}
+            {**c, "fraction_removed": c["removed"] / n, "accuracy": mean_se(a), "per_seed": a.tolist()}
         )
     full = rows[0]
     for i in range(1, len(rows), 2):
         mem_row, rand_row = rows[i], rows[i + 1]
-        mem_row["minus_random"] = _mean_se(acc[i] - acc[i + 1])  # paired over seeds
-        mem_row["minus_full"] = _mean_se(acc[i] - acc[0])
-        rand_row["minus_full"] = _mean_se(acc[i + 1] - acc[0])
+        mem_row["minus_random"] = mean_se(acc[i] - acc[i + 1])  # paired over seeds
+        mem_row["minus_full"] = mean_se(acc[i] - acc[0])
+        rand_row["minus_full"] = mean_se(acc[i + 1] - acc[0])
     res = {
         **summary_of_run(cfg, sr),
         "retrain_models": R,

@@ -309,6 +309,33 @@ def pair(r, se) -> dict:
     return {"mean": num(r), "se": num(se)}
 
 
+FINDING_P = 1e-3  # one-sided p-value below which a measured gap to the theory is reported
+
+
+def finding_threshold(trials: int) -> float:
+    """Gap (in SE) that counts as a finding: the 1 - FINDING_P quantile of Student's t with
+    trials - 1 degrees of freedom (3 SE would flag ~10% of honest settings at 3 trials, where the
+    SE itself is poorly estimated)."""
+    import scipy.stats
+
+    return float(scipy.stats.t.ppf(1 - FINDING_P, trials - 1))
+
+
+def findings_lines(results: dict, what: str, none: str) -> list[str]:
+    """Report lines listing ``results["findings"]`` (introduced as measurements ``what`` by more than
+    the threshold) or saying ``none``, then any ``findings_points`` (below the lambda = 1 bound)."""
+    crit = f"{results['finding_threshold_se']:.2f} SE (one-sided p < {FINDING_P:g}, Student t)"
+    if results["findings"]:
+        lines = [f"Findings ({what} by more than {crit}):", ""]
+        lines += [f"- {f}" for f in results["findings"]] + [""]
+    else:
+        lines = [f"{none} by more than {crit}.", ""]
+    if results.get("findings_points"):
+        lines += ["Below the point-model bound (lambda = 1, not a claim of the mixture theorem):", ""]
+        lines += [f"- {f}" for f in results["findings_points"]] + [""]
+    return lines
+
+
 def pm(d: dict, digits: int = 4) -> str:
     """``mean ± se`` for a report table; an em dash where the mean is missing."""
     if d["mean"] is None:
