@@ -86,6 +86,11 @@ def reproduce(out: Path, *, quick: bool, data_dir: str | None = None, log=sys.st
     for name in names():
         exp = get(name)
         cfg = make_config(exp, quick=quick, data_dir=data_dir)
+        reason = exp.unavailable(cfg) if exp.unavailable is not None else None
+        if reason:
+            print(f"[reproduce] {name} skipped: {reason}", file=log, flush=True)
+            sections.append(f"## {exp.title}\n\nExperiment `{name}` was skipped: {reason}\n")
+            continue
         print(f"[reproduce] {name} ...", file=log, flush=True)
         doc, figures = run_experiment(
             exp, cfg, out / name, command=f"tailmem run {name}{flag} --out {out}{extra}", quick=quick

@@ -8,7 +8,7 @@ scikit-learn's digits ship with scikit-learn, so those two need no files.
 from .cifar10 import cifar10_labels, cifar10_png_images, load_cifar10
 from .dataset import DataFileMissingError, Dataset, default_data_dir
 from .digits import load_digits
-from .idx import load_fashion_mnist, load_mnist, parse_idx, read_idx
+from .idx import idx_missing, load_fashion_mnist, load_mnist, parse_idx, read_idx
 from .mnist1d_data import load_mnist1d
 from .registry import DATASETS, features, is_image, load_cifar10_cscores, load_dataset
 from .safe_pickle import RestrictedUnpickler, restricted_load, restricted_loads
@@ -29,6 +29,7 @@ __all__ = [
     "load_cifar10_cscores",
     "parse_idx",
     "read_idx",
+    "idx_missing",
     "cifar10_png_images",
     "cifar10_labels",
     "RestrictedUnpickler",

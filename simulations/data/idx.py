@@ -121,6 +121,25 @@ def _load_idx_dataset(name: str, folder: Path, url: str, classes: tuple[str, ...
     return Dataset(name, *arrays["train"], *arrays["test"], classes=classes, note=note)
 
 
+def idx_missing(name: str, data_dir: str | os.PathLike[str] | None = None) -> str | None:
+    """Why ``name`` ('mnist' or 'fashion-mnist') cannot be loaded from ``data_dir``, or None.
+
+    Checks only that the folder and its four IDX files exist (no reading), so that a caller can
+    decide cheaply whether to run; the loaders still validate the contents.
+    """
+    urls = {"mnist": MNIST_URL, "fashion-mnist": FASHION_URL}
+    if name not in urls:
+        raise ValueError(f"name must be 'mnist' or 'fashion-mnist'; got {name!r}")
+    try:
+        folder = resolve_data_dir(data_dir) / name
+        for stems in SPLIT_FILES.values():
+            for stem in stems:
+                _find_idx(folder, stem, urls[name])
+    except ValueError as err:  # DataFileMissingError is a ValueError, as is an unset TAILMEM_DATA
+        return str(err)
+    return None
+
+
 def load_mnist(data_dir: str | os.PathLike[str] | None = None) -> Dataset:
     """MNIST from ``data_dir/mnist/`` (``train-images-idx3-ubyte[.gz]`` and the three others).
 

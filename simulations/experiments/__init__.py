@@ -7,7 +7,11 @@ An :class:`Experiment` bundles
 - ``quick``: the field overrides that make the quick size;
 - ``run(cfg) -> dict``: pure computation, returns JSON-ready numbers and numpy arrays;
 - ``plot(results, arrays, folder) -> list[str]``: figures drawn from the saved results;
-- ``report(results) -> str``: the markdown section for ``report.md``.
+- ``report(results) -> str``: the markdown section for ``report.md``;
+- ``unavailable(cfg) -> str | None``: optional; a one-line reason why the experiment cannot run
+  here (data files or an optional extra absent), or None. ``tailmem reproduce`` skips such an
+  experiment and says why in its log and in ``report.md``; ``tailmem run`` runs it and fails
+  with the experiment's own error.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ class Experiment:
     plot: Callable
     report: Callable
     quick: dict = field(default_factory=dict)
+    unavailable: Callable | None = None
 
 
 REGISTRY: dict[str, Experiment] = {}
@@ -45,6 +50,7 @@ def _load_all() -> None:
     # importing a module registers its experiment
     from simulations.experiments import (  # noqa: F401
         composition_linear,
+        composition_nets,
         feldman_bound,
         feldman_examples,
         gaussian_coupling,

@@ -1,4 +1,4 @@
-"""Figures of experiment composition-linear, drawn from its saved results."""
+"""Figures of experiments composition-linear and composition-nets, drawn from their saved results."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 
 from simulations.plots.common import plt, save
 
-__all__ = ["composition_linear_figures"]
+__all__ = ["composition_linear_figures", "composition_nets_figures"]
 
 _OOD_STYLE = {
     "id": ("in-distribution (exact)", "black", "o"),
@@ -200,3 +200,96 @@ def _against_size(results: dict, rows: dict, folder) -> str:
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8)
     return save(fig, folder, "loss_vs_n_d_s.png")
+
+
+# ---------------------------------------------------------------------- composition-nets
+_NET_SETS = (
+    ("id", "in-distribution"),
+    ("unseen-9", "unseen '9' in the item"),
+    ("one-shot", "pair of once-seen symbols"),
+    ("train-symbols", "training items with a symbol"),
+)
+
+
+def composition_nets_figures(results: dict, arrays: dict, folder: str | Path) -> list[str]:
+    """Test loss per architecture and weight decay (bars, SE whiskers, the paper's one-shot
+    numbers as markers), and example test items."""
+    return [_nets_losses(results, folder), _nets_examples(arrays, folder)]
+
+
+def _nets_losses(results: dict, folder) -> str:
+    table = results["table"]
+    archs = list(table)
+    wds = list(next(iter(table.values())))
+    fig, axes = plt.subplots(1, len(_NET_SETS), figsize=(4.2 * len(_NET_SETS), 3.8), sharey=True)
+    width = 0.8 / len(wds)
+    x = np.arange(len(archs))
+    values = []
+    for ax, (key, title) in zip(axes, _NET_SETS, strict=True):
+        for j, wd in enumerate(wds):
+            mean = np.array([table[a][wd][key]["mean"] for a in archs])
+            se = np.array([table[a][wd][key]["se"] for a in archs])
+            values += list(mean)
+            ax.bar(
+                x + (j - (len(wds) - 1) / 2) * width,
+                _floored(mean),
+                width,
+                yerr=se,
+                capsize=3,
+                label=f"weight decay {wd}",
+                color=plt.cm.viridis(0.25 + 0.5 * j / max(len(wds) - 1, 1)),
+            )
+            if key == "one-shot":
+                pub = [results["published_one_shot"].get(a, {}).get(wd) for a in archs]
+                ax.scatter(
+                    x + (j - (len(wds) - 1) / 2) * width,
+                    _arr(pub),
+                    marker="*",
+                    s=90,
+                    color="tab:red",
+                    zorder=5,
+                    label="published (Omniglot)" if j == 0 else None,
+                )
+                values += [v for v in pub if v is not None]
+        ax.axhline(
+            results["target_variance"].get(key, np.nan),
+            color="gray",
+            ls=":",
+            lw=1,
+            label="predict the mean" if key == "id" else None,
+        )
+        ax.set_xticks(x, archs, rotation=20)
+        ax.set_title(title, fontsize=10)
+        ax.set_yscale("log")
+    _log_limits(axes[0], values)
+    axes[0].set_ylabel("mean squared error of the sum")
+    handles = {}
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(lab, h)
+    fig.legend(
+        handles.values(),
+        handles.keys(),
+        loc="lower center",
+        ncol=len(handles),
+        fontsize=8,
+        bbox_to_anchor=(0.5, -0.08),
+    )
+    fig.suptitle("composition-nets: test loss by architecture (mean ± SE over seeds)")
+    return save(fig, folder, "test_loss_by_architecture.png")
+
+
+def _nets_examples(arrays: dict, folder) -> str:
+    rows = (("examples_one_shot", "one-shot pair"), ("examples_unseen9", "unseen '9'"))
+    k = arrays["examples_one_shot"].shape[0]
+    fig, axes = plt.subplots(2 * 1, k, figsize=(1.9 * k, 4.4))
+    for r, (key, label) in enumerate(rows):
+        for i in range(k):
+            item = np.asarray(arrays[key][i])  # (3, 28, 28)
+            ax = axes[r, i]
+            ax.imshow(np.concatenate(list(item), axis=1), cmap="gray")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{label}: sum {arrays['examples_targets'][r, i]:g}", fontsize=7)
+    fig.suptitle("test items: the three channels side by side")
+    return save(fig, folder, "example_items.png")
