@@ -68,3 +68,43 @@ def test_atomic_helpers(tmp_path):
     (target / "f").write_text("old")
     replace_dir(built, target)
     assert (target / "f").read_text() == "new" and not built.exists()
+
+
+def test_reproduce_skips_an_unavailable_experiment_and_says_why(tmp_path, monkeypatch):
+    import io
+    from dataclasses import dataclass
+
+    import simulations.runner as runner
+    from simulations.experiments import Experiment
+
+    @dataclass(frozen=True)
+    class Cfg:
+        data_dir: str = ""
+        seed: int = 0
+
+    ran = []
+
+    def run(cfg):
+        ran.append(cfg)
+        return {"x": 1}, {}
+
+    def exp(name, reason):
+        return Experiment(
+            name=name,
+            title=name.upper(),
+            config=Cfg,
+            run=run,
+            plot=lambda r, a, f: [],
+            report=lambda r, f: "body",
+            unavailable=lambda cfg: reason,
+        )
+
+    fake = {"a-ok": exp("a-ok", None), "b-missing": exp("b-missing", "needs MNIST: mnist/ not found")}
+    monkeypatch.setattr(runner, "names", lambda: sorted(fake))
+    monkeypatch.setattr(runner, "get", fake.__getitem__)
+    log = io.StringIO()
+    report = runner.reproduce(tmp_path, quick=True, log=log).read_text()
+    assert len(ran) == 1 and (tmp_path / "a-ok" / "results.json").is_file()
+    assert not (tmp_path / "b-missing").exists()
+    assert "[reproduce] b-missing skipped: needs MNIST: mnist/ not found" in log.getvalue()
+    assert "`b-missing` was skipped: needs MNIST: mnist/ not found" in report
