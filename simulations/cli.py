@@ -8,6 +8,7 @@ line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -80,6 +81,18 @@ def _add_run(sub) -> None:
         metavar="FIELD=VALUE",
         help="override a config field (repeatable)",
     )
+    p.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        help="experiments that train many models: train here (local, the default) or as Ray tasks "
+        '(ray; pip install "tailmem[ray]"); the same as --set backend=...',
+    )
+    p.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="with --backend ray: the cluster (auto, HOST:6379, ray://HOST:10001); default: "
+        "$RAY_ADDRESS, else a new Ray cluster on this machine",
+    )
     r = sub.add_parser("reproduce", help="run every experiment and write report.md")
     r.add_argument("--quick", action="store_true", help="quick sizes")
     r.add_argument("--out", default="results", help="output folder (default results/)")
@@ -89,12 +102,14 @@ def _add_run(sub) -> None:
     b.add_argument(
         "which",
         nargs="?",
-        choices=("all", "bound", "feldman", "training", "loo"),
+        choices=("all", "bound", "feldman", "training", "loo", "ray"),
         default="all",
         help="bound: theory.bound against a float loop; feldman: the batched simulation against a "
         "per-trial loop; training: the batched trainer against one-model-at-a-time training; loo: the "
         "closed-form ridge leave-one-out against n refits (20 refits per lambda timed, scaled by n/20; "
-        "5 s at n = 10,000 on 2 idle cores, up to 30 s under load) (default: all four)",
+        "5 s at n = 10,000 on 2 idle cores, up to 30 s under load); ray: the same models trained "
+        'locally and as Ray tasks on 1 and 2 workers (needs pip install "tailmem[ray]"; not part of '
+        "all; about 1-2 minutes on 2 cores) (default: all but ray)",
     )
     b.add_argument("--N", type=int, default=10_000_000, help="bound: N = n of the timed run (default 1e7)")
     b.add_argument("--trials", type=int, default=1000, help="feldman: trials (default 1000)")
@@ -107,6 +122,9 @@ def _add_run(sub) -> None:
     b.add_argument(
         "--device", default="cpu", choices=("cpu", "cuda"), help="training: where to train (default cpu)"
     )
+    b.add_argument("--ray-models", type=int, default=128, help="ray: models trained (default 128)")
+    b.add_argument("--ray-tasks", type=int, default=8, help="ray: tasks (batches) they form (default 8)")
+    b.add_argument("--ray-epochs", type=int, default=4, help="ray: epochs (default 4)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -240,7 +258,11 @@ def _run(args) -> int:
     from simulations.runner import run_experiment
 
     exp = get(args.experiment)
-    cfg = make_config(exp, quick=args.quick, overrides=args.set, data_dir=args.data_dir)
+    placement = [f"{k}={v}" for k, v in (("backend", args.backend), ("ray_address", args.ray_address)) if v]
+    if placement and "backend" not in {f.name for f in dataclasses.fields(exp.config)}:
+        raise ValueError(f"--backend, --ray-address: experiment {exp.name} trains no models; drop them")
+    # the flags first, so that a --set of the same field still wins (as with --data-dir)
+    cfg = make_config(exp, quick=args.quick, overrides=placement + args.set, data_dir=args.data_dir)
     out = Path(args.out) / exp.name
     cmd = "tailmem run " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else f"tailmem run {exp.name}"
     doc, figures = run_experiment(exp, cfg, out, command=cmd, quick=args.quick)
@@ -257,8 +279,6 @@ def _reproduce(args) -> int:
 
 
 def _list(_args) -> int:
-    import dataclasses
-
     from simulations.experiments import get, names
 
     for name in names():
@@ -280,6 +300,9 @@ def _benchmark(args) -> int:
     check_int("--epochs", args.epochs, low=1)
     check_int("--batch-size", args.batch_size, low=1)
     check_int("--loo-n", args.loo_n, low=20, high=10**6)
+    check_int("--ray-models", args.ray_models, low=2)
+    check_int("--ray-tasks", args.ray_tasks, low=2, high=args.ray_models)
+    check_int("--ray-epochs", args.ray_epochs, low=1)
     if args.device == "cuda":
         import torch
 
@@ -302,6 +325,10 @@ def _benchmark(args) -> int:
         from simulations.gaussian import loo_benchmark
 
         loo_benchmark(args.loo_n, rng=np.random.default_rng(0))
+    if args.which == "ray":
+        from simulations.backends.bench import ray_benchmark
+
+        ray_benchmark(args.ray_models, args.ray_tasks, epochs=args.ray_epochs)
     return 0
 
 

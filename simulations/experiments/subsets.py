@@ -14,6 +14,12 @@ WORKDIR the ``--out`` folder and hash the :func:`~simulations.store.config_hash`
 in :data:`TRAINING_FIELDS`. Experiments with the same training fields therefore share one store
 (``tailmem reproduce`` trains the models once), and the store is kept after the run so that
 re-running a command re-reads it instead of retraining.
+
+Where the models are trained: ``backend`` ``local`` (this process, the default) or ``ray``
+(one Ray task per batch of ``models_per_batch`` models on the cluster at ``ray_address``, each
+asking for ``ray_cpus`` CPUs and, with device cuda, ``ray_gpus`` GPUs; :mod:`simulations.backends`).
+These fields are not training fields: they leave the store's hash alone, so a store begun on
+one backend is resumed on the other, and both give the same results bit for bit.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simulations.backends import Backend
 from simulations.data import DATASETS, Dataset, features, is_image, load_dataset
 from simulations.estimators import check_coverage, subset_masks
 from simulations.store import ModelStore, config_hash
@@ -38,6 +45,8 @@ __all__ = [
     "Problem",
     "SubsetRun",
     "TRAINING_FIELDS",
+    "PLACEMENT_FIELDS",
+    "backend_of",
     "prepare",
     "subset_run",
     "train_models",
@@ -70,6 +79,10 @@ class SubsetTraining:
     device: str = "cpu"  # cpu | cuda
     store: str = ""  # store folder; "" = <--out>/.stores/<dataset>-<model>-<hash>
     seed: int = 0
+    backend: str = "local"  # local | ray (Ray tasks; pip install "tailmem[ray]")
+    ray_address: str = ""  # ray: "auto", HOST:6379 or ray://HOST:10001; "" = $RAY_ADDRESS or a new local one
+    ray_cpus: int = 1  # ray: CPUs per task, also its torch threads
+    ray_gpus: float = 1.0  # ray with device cuda: GPUs per task (fractions share a GPU)
 
     def __post_init__(self):
         if self.dataset not in DATASETS:
@@ -99,11 +112,23 @@ class SubsetTraining:
         check_finite("weight_decay", self.weight_decay, low=0.0)
         check_int("models_per_batch", self.models_per_batch, low=1)
         check_int("seed", self.seed, low=0)
+        if self.backend == "local" and self.ray_gpus != 1.0:
+            raise ValueError(f"ray_gpus: only with backend 'ray'; got {self.ray_gpus!r} with backend 'local'")
+        check_finite("ray_gpus", self.ray_gpus, low=0.0, high=64.0, low_open=True)
+        backend_of(self)  # validates backend, ray_address, ray_cpus, and that Ray is installed
 
 
-TRAINING_FIELDS = tuple(
-    f.name for f in dataclasses.fields(SubsetTraining) if f.name not in ("data_dir", "store")
-)
+def backend_of(cfg: SubsetTraining) -> Backend:
+    """Where ``cfg``'s models are trained: its ``backend`` and ``ray_*`` fields as a Backend."""
+    if cfg.backend != "ray":
+        return Backend(cfg.backend, cfg.ray_address, cfg.ray_cpus)
+    gpus = cfg.ray_gpus if cfg.device == "cuda" else 0.0
+    return Backend("ray", cfg.ray_address, cfg.ray_cpus, gpus)
+
+
+# fields that decide where models are stored or trained, not what they are: outside the hash
+PLACEMENT_FIELDS = ("data_dir", "store", "backend", "ray_address", "ray_cpus", "ray_gpus")
+TRAINING_FIELDS = tuple(f.name for f in dataclasses.fields(SubsetTraining) if f.name not in PLACEMENT_FIELDS)
 
 
 def training_config(cfg: SubsetTraining) -> dict:
@@ -208,7 +233,7 @@ def train_models(
     stores of retraining runs from the subset models' own. Returns (correct_train (m, n),
     correct_test (m, k), store folder, models trained now, seconds).
     """
-    if cfg.device == "cuda":
+    if cfg.device == "cuda" and cfg.backend == "local":  # with ray the GPUs are on the workers
         import torch
 
         if not torch.cuda.is_available():
@@ -220,7 +245,7 @@ def train_models(
         store, prob.spec, prob.x_train, prob.y_train, prob.x_test, prob.y_test,
         models_per_batch=cfg.models_per_batch, epochs=cfg.epochs, batch_size=cfg.batch_size,
         lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, device=cfg.device,
-        log=log or _log(cfg),
+        backend=backend_of(cfg), log=log or _log(cfg),
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     _, ct, cs = store.load()

@@ -1,0 +1,103 @@
+"""Work units as Ray tasks: one task per item, shared data in the object store, results to the driver.
+
+Imported only for ``backend ray``; Ray itself is imported inside the functions, so this module
+loads without it. What a task gets and does:
+
+- ``shared`` is put in the object store once (``ray.put``) and passed by reference: each node
+  fetches it once and the tasks on that node read the same copy (zero-copy, read-only numpy
+  arrays). The driver prepared it (data part, standardisation), so no node needs the data files.
+- resources: ``num_cpus = backend.cpus`` and ``num_gpus = backend.gpus``; inside the task torch
+  uses as many intra-op threads as CPUs were assigned (``torch.set_num_threads``), so tasks
+  packed on one machine do not oversubscribe its cores.
+- retries: ``max_retries = backend.max_retries`` re-runs a task whose worker process or node
+  died (killed, out of memory); ``retry_exceptions=False``: an exception raised by the unit is
+  deterministic (a pure function of its arguments) and would recur, so it fails the map at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+
+from simulations.backends.batches import RAY_MISSING, Backend
+
+__all__ = ["import_ray", "connect", "map_on_ray"]
+
+
+def import_ray():
+    """The ``ray`` module; ValueError with the install command where it is missing."""
+    try:
+        import ray
+    except ImportError:
+        raise ValueError(RAY_MISSING) from None
+    return ray
+
+
+def connect(backend: Backend):
+    """Join the Ray cluster of ``backend.address`` unless this process already has; return ``ray``.
+
+    An existing connection (``ray.init`` called earlier, e.g. by a test or a notebook) is used as
+    it is. Otherwise ``ray.init(address=backend.address or None)``: with no address Ray reads
+    ``RAY_ADDRESS`` or starts a cluster on this machine that lasts as long as this process.
+    Refuses, before any task is submitted, a request no alive node can meet (the task would wait
+    forever): ``ray_cpus`` or ``ray_gpus`` larger than every node's.
+    """
+    ray = import_ray()
+    if not ray.is_initialized():
+        ray.init(address=backend.address or None)
+    nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+    if not any(r.get("CPU", 0) >= backend.cpus and r.get("GPU", 0) >= backend.gpus for r in nodes):
+        most_cpu = max((r.get("CPU", 0) for r in nodes), default=0)
+        most_gpu = max((r.get("GPU", 0) for r in nodes), default=0)
+        raise ValueError(
+            f"ray_cpus, ray_gpus: no node of the Ray cluster has {backend.cpus} CPUs and "
+            f"{backend.gpus:g} GPUs (largest: {most_cpu:g} CPUs, {most_gpu:g} GPUs)"
+        )
+    return ray
+
+
+def _run_unit(unit: Callable, shared, *args):
+    """Body of every task: torch threads = the CPUs Ray assigned, then the pure unit."""
+    import ray
+    import torch
+
+    cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0)
+    torch.set_num_threads(max(1, int(cpus)))
+    return unit(shared, *args)
+
+
+def map_on_ray(
+    unit: Callable,
+    shared,
+    items: list[tuple[Hashable, tuple]],
+    on_done: Callable[[Hashable, object], None],
+    backend: Backend,
+) -> None:
+    """:func:`~simulations.backends.batches.map_batches` on Ray: submit all, collect as they finish."""
+    if not items:
+        return
+    ray = connect(backend)
+    task = ray.remote(_run_unit).options(
+        num_cpus=backend.cpus,
+        num_gpus=backend.gpus,
+        max_retries=backend.max_retries,
+        retry_exceptions=False,
+    )
+    shared_ref = ray.put(shared)
+    pending = {task.remote(unit, shared_ref, *args): key for key, args in items}
+    try:
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            ref = ready[0]
+            try:
+                result = ray.get(ref)
+            except ray.exceptions.RayTaskError as exc:  # the unit raised: raise its error here
+                raise (exc.cause if isinstance(exc.cause, Exception) else exc) from exc
+            except ray.exceptions.RayError as exc:  # its worker or node died too often: one line
+                raise ChildProcessError(
+                    f"Ray task for {pending[ref]!r} failed {backend.max_retries + 1} times "
+                    f"({type(exc).__name__}); results already collected are kept: run again to resume"
+                ) from exc
+            on_done(pending.pop(ref), result)
+    finally:
+        for ref in pending:  # an error or an interrupt: stop the tasks nobody will collect
+            ray.cancel(ref)
