@@ -97,6 +97,12 @@ def _add_run(sub) -> None:
     r.add_argument("--quick", action="store_true", help="quick sizes")
     r.add_argument("--out", default="results", help="output folder (default results/)")
     r.add_argument("--data-dir", help=DATA_DIR_HELP)
+    r.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        help="where the experiments that train many models train them (as for run; default local)",
+    )
+    r.add_argument("--ray-address", metavar="ADDR", help="with --backend ray: the cluster (as for run)")
     sub.add_parser("list", help="list the experiments and their config fields")
     b = sub.add_parser("benchmark", help="speed against a straightforward reference")
     b.add_argument(
@@ -273,7 +279,8 @@ def _run(args) -> int:
 def _reproduce(args) -> int:
     from simulations.runner import reproduce
 
-    path = reproduce(Path(args.out), quick=args.quick, data_dir=args.data_dir)
+    placement = [f"{k}={v}" for k, v in (("backend", args.backend), ("ray_address", args.ray_address)) if v]
+    path = reproduce(Path(args.out), quick=args.quick, data_dir=args.data_dir, placement=placement)
     print(f"wrote {path}")
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import shutil
 import sys
@@ -77,15 +78,23 @@ def run_experiment(
     return doc, figures
 
 
-def reproduce(out: Path, *, quick: bool, data_dir: str | None = None, log=sys.stderr) -> Path:
-    """Run every registered experiment into ``out/<name>/`` and write ``out/report.md``."""
+def reproduce(
+    out: Path, *, quick: bool, data_dir: str | None = None, placement: list[str] | None = None, log=sys.stderr
+) -> Path:
+    """Run every registered experiment into ``out/<name>/`` and write ``out/report.md``.
+
+    ``placement`` (``backend=...``, ``ray_address=...``) goes to the experiments whose config has
+    a ``backend`` field (those that train many models), and to no other.
+    """
     out = Path(out)
     sections = []
     flag = " --quick" if quick else ""
     extra = f" --data-dir {data_dir}" if data_dir else ""
+    flags = "".join(" --" + p.replace("_", "-", 1).replace("=", " ", 1) for p in placement or [])
     for name in names():
         exp = get(name)
-        cfg = make_config(exp, quick=quick, data_dir=data_dir)
+        trains = "backend" in {f.name for f in dataclasses.fields(exp.config)}
+        cfg = make_config(exp, quick=quick, data_dir=data_dir, overrides=placement if trains else None)
         reason = exp.unavailable(cfg) if exp.unavailable is not None else None
         if reason:
             print(f"[reproduce] {name} skipped: {reason}", file=log, flush=True)
@@ -93,7 +102,11 @@ def reproduce(out: Path, *, quick: bool, data_dir: str | None = None, log=sys.st
             continue
         print(f"[reproduce] {name} ...", file=log, flush=True)
         doc, figures = run_experiment(
-            exp, cfg, out / name, command=f"tailmem run {name}{flag} --out {out}{extra}", quick=quick
+            exp,
+            cfg,
+            out / name,
+            command=f"tailmem run {name}{flag} --out {out}{extra}{flags if trains else ''}",
+            quick=quick,
         )
         print(f"[reproduce] {name} done in {doc['wall_time_s']:.1f} s", file=log, flush=True)
         body = exp.report(doc["results"], [f"{name}/{f}" for f in figures])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -108,3 +109,40 @@ def test_reproduce_skips_an_unavailable_experiment_and_says_why(tmp_path, monkey
     assert not (tmp_path / "b-missing").exists()
     assert "[reproduce] b-missing skipped: needs MNIST: mnist/ not found" in log.getvalue()
     assert "`b-missing` was skipped: needs MNIST: mnist/ not found" in report
+
+
+def test_reproduce_passes_the_backend_only_to_experiments_that_train_models(tmp_path, monkeypatch):
+    import io
+    from dataclasses import dataclass
+
+    import simulations.runner as runner
+    from simulations.experiments import Experiment
+
+    @dataclass(frozen=True)
+    class Plain:
+        seed: int = 0
+
+    @dataclass(frozen=True)
+    class Trains:
+        backend: str = "local"
+        ray_address: str = ""
+
+    seen = {}
+
+    def make(name, config):
+        def run(cfg):
+            seen[name] = cfg
+            return {}, {}
+
+        return Experiment(
+            name=name, title=name, config=config, run=run, plot=lambda r, a, f: [], report=lambda r, f: ""
+        )
+
+    fake = {"plain": make("plain", Plain), "trains": make("trains", Trains)}
+    monkeypatch.setattr(runner, "names", lambda: sorted(fake))
+    monkeypatch.setattr(runner, "get", fake.__getitem__)
+    runner.reproduce(tmp_path, quick=True, placement=["backend=ray", "ray_address=auto"], log=io.StringIO())
+    assert seen["trains"] == Trains("ray", "auto") and seen["plain"] == Plain()
+    cmd = json.loads((tmp_path / "trains" / "results.json").read_text())["command"]
+    assert cmd.endswith("--backend ray --ray-address auto")
+    assert "--backend" not in json.loads((tmp_path / "plain" / "results.json").read_text())["command"]
