@@ -58,6 +58,9 @@ def _load_all() -> None:
         gaussian_tail,
         influence_pairs,
         memorization,
+        nlp_attribution,  # the nlp-* experiments import their [nlp] extra only when they run
+        nlp_memorization,
+        nlp_removal,
         removal,
     )
 
