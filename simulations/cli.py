@@ -108,12 +108,14 @@ def _add_run(sub) -> None:
     b.add_argument(
         "which",
         nargs="?",
-        choices=("all", "bound", "feldman", "training", "loo", "ray"),
+        choices=("all", "bound", "feldman", "training", "loo", "composition", "ray"),
         default="all",
         help="bound: theory.bound against a float loop; feldman: the batched simulation against a "
         "per-trial loop; training: the batched trainer against one-model-at-a-time training; loo: the "
         "closed-form ridge leave-one-out against n refits (20 refits per lambda timed, scaled by n/20; "
-        "5 s at n = 10,000 on 2 idle cores, up to 30 s under load); ray: the same models trained "
+        "5 s at n = 10,000 on 2 idle cores, up to 30 s under load); composition: 12 sum networks of "
+        "composition-nets trained as one vmap batch against torch.optim.AdamW one model at a time "
+        "(CPU); ray: the same models trained "
         'locally and as Ray tasks on 1 and 2 workers (needs pip install "tailmem[ray]"; not part of '
         "all; about 1-2 minutes on 2 cores) (default: all but ray)",
     )
@@ -332,6 +334,10 @@ def _benchmark(args) -> int:
         from simulations.gaussian import loo_benchmark
 
         loo_benchmark(args.loo_n, rng=np.random.default_rng(0))
+    if args.which in ("all", "composition"):
+        from simulations.composition.bench import composition_benchmark
+
+        composition_benchmark(12, arch="sum", items=2000, epochs=1, repeats=3)
     if args.which == "ray":
         from simulations.backends.bench import ray_benchmark
 

@@ -315,3 +315,14 @@ def test_experiment_runs_and_resumes_identically(tmp_path, monkeypatch, real_dat
     a = json.loads((tmp_path / "a" / "results.json").read_text())["results"]["table"]
     b = json.loads((tmp_path / "b" / "results.json").read_text())["results"]["table"]
     assert a == b
+
+
+def test_benchmark_reports_agreement_and_ratio():
+    from simulations.composition.bench import composition_benchmark
+
+    lines = []
+    res = composition_benchmark(2, items=40, batch_size=16, reference_models=1, repeats=1, out=lines.append)
+    assert res["max_param_diff_float32"] < 1e-4  # same models in float32
+    assert res["speedup"] > 0 and "ratio" in lines[0]
+    with pytest.raises(ValueError, match="reference_models"):
+        composition_benchmark(2, reference_models=3)
