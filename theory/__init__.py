@@ -27,6 +27,13 @@ from theory.priors import (
     uniform,
     zipf,
 )
+from theory.privacy import (
+    dp_sgd_epsilon,
+    dp_sgd_sigma,
+    rdp_to_epsilon,
+    sampled_gaussian_log_a,
+    sampled_gaussian_rdp,
+)
 from theory.quantities import (
     expected_seen_count,
     expected_seen_mass,
@@ -52,6 +59,8 @@ __all__ = [
     "cost_memorization_limit",
     "cost_unfit",
     "dp_memorization_gamma",
+    "dp_sgd_epsilon",
+    "dp_sgd_sigma",
     "expected_seen_count",
     "expected_seen_mass",
     "from_counts",
@@ -64,6 +73,9 @@ __all__ = [
     "mixture",
     "moment_ratios",
     "opt_error",
+    "rdp_to_epsilon",
+    "sampled_gaussian_log_a",
+    "sampled_gaussian_rdp",
     "singleton_confidence",
     "singleton_fraction",
     "tail_weight",

@@ -53,154 +53,31 @@ with trial-level standard errors (:func:`~simulations.gaussian.trials.ratio`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 import theory
 from simulations.experiments import Experiment, register
+from simulations.experiments.gaussian_coupling_config import QUICK, GaussianCoupling, setting_label, settings
+from simulations.experiments.gaussian_report import coupling_report as report
 from simulations.feldman.measure import TauTable
 from simulations.gaussian import KNN, HardMarginSVM, KernelRidge, Logistic
 from simulations.gaussian.mlp import MLPSweep
 from simulations.gaussian.trials import (
-    check_mixture_fields,
-    check_tuple,
     draw_trial,
     finding_threshold,
-    findings_lines,
     frequency_edges,
     fresh_predictions,
     mean_se,
     measure_predictions,
     pair,
-    pm,
     ratio,
     ridge_path,
     run_trials,
     trial_rng,
 )
-from theory._validate import check_finite, check_int
 
 __all__ = ["GaussianCoupling", "QUICK", "run", "trial", "aggregate", "settings", "report"]
-
-#: One-sided p-value below which excess < bound is reported as a finding.
-
-
-@dataclass(frozen=True)
-class GaussianCoupling:
-    """The coupling lambda_l of each learner, errn_l and the mixture bound against the excess."""
-
-    exponent: float = 1.0  # Zipf prior p_c ~ c^-exponent (fixed variant)
-    N: int = 300  # clusters
-    n: int = 300  # training examples
-    dim: int = 600  # d; n <= d: ridge at lambda = 0 interpolates and the SVM problem is feasible
-    classes: int = 10  # m
-    scale: float = 0.03  # sigma: within-cluster standard deviation per coordinate
-    separation: float = 1.0  # radius of the sphere of means (grid: spacing)
-    placement: str = "sphere"  # sphere | grid
-    label_mode: str = "uniform"  # uniform | position (the theory's opt assumes uniform)
-    noise: float = 0.0  # eta: probability that a label is replaced by a uniform one
-    knn_ks: tuple[int, ...] = (1, 3, 9)
-    ridge_lams: tuple[float, ...] = (0.0, 1.0, 10.0, 100.0)
-    kernel_gammas: tuple[float, ...] = (0.5, 5.0)  # RBF exp(-gamma |x - x'|^2)
-    kernel_lam: float = 0.0  # kernel ridge lambda (0: interpolation)
-    svm: bool = True  # hard-margin linear SVM (cvxpy, CLARABEL)
-    logistic_Cs: tuple[float, ...] = (1.0,)
-    mlp_weight_decays: tuple[float, ...] = (0.0, 0.03)
-    mlp_epochs: tuple[int, ...] = (3, 30)  # training lengths (snapshots of one run)
-    mlp_hidden: int = 64  # one hidden layer of this width
-    mlp_seeds: int = 2  # R: seeds per weight decay
-    mlp_loo: int = 16  # K: sampled training examples refit without, per weight decay and seed
-    mlp_lr: float = 0.05
-    mlp_batch_size: int = 32
-    trials: int = 12  # independent mixtures + training + test sets
-    n_test: int = 4000  # test examples per trial
-    fresh: int = 10  # fresh draws per training example for the coupling
-    L: int = 5  # multiplicities l = 1..L reported (the bound sums over every l)
-    seed: int = 0
-
-    def __post_init__(self):
-        check_mixture_fields(self)
-        for name in ("knn_ks", "ridge_lams", "kernel_gammas", "logistic_Cs", "mlp_weight_decays"):
-            check_tuple(name, getattr(self, name), empty=True)
-        for k in self.knn_ks:
-            check_int("knn_ks", k, low=1, high=self.n - 1)
-        for lam in self.ridge_lams:
-            check_finite("ridge_lams", lam, low=0.0)
-        for g in self.kernel_gammas:
-            check_finite("kernel_gammas", g, low=0.0, low_open=True)
-        check_finite("kernel_lam", self.kernel_lam, low=0.0)
-        if not isinstance(self.svm, bool):
-            raise ValueError(f"svm must be True or False; got {self.svm!r}")
-        for C in self.logistic_Cs:
-            check_finite("logistic_Cs", C, low=0.0, low_open=True)
-        for wd in self.mlp_weight_decays:
-            check_finite("mlp_weight_decays", wd, low=0.0)
-        check_tuple("mlp_epochs", self.mlp_epochs, empty=True)
-        for e in self.mlp_epochs:
-            check_int("mlp_epochs", e, low=1, high=10**5)
-        if list(self.mlp_epochs) != sorted(self.mlp_epochs):
-            raise ValueError(f"mlp_epochs must be increasing; got {self.mlp_epochs}")
-        if bool(self.mlp_weight_decays) != bool(self.mlp_epochs):
-            raise ValueError(
-                "mlp_weight_decays, mlp_epochs: give both (the MLP sweep) or neither (no MLP); "
-                f"got {self.mlp_weight_decays} and {self.mlp_epochs}"
-            )
-        check_int("mlp_hidden", self.mlp_hidden, low=1, high=10**4)
-        check_int("mlp_seeds", self.mlp_seeds, low=1, high=100)
-        check_int("mlp_loo", self.mlp_loo, low=0, high=self.n)
-        check_finite("mlp_lr", self.mlp_lr, low=0.0, low_open=True)
-        check_int("mlp_batch_size", self.mlp_batch_size, low=1, high=self.n)
-        check_int("fresh", self.fresh, low=1, high=10**4)
-        check_int("L", self.L, low=1, high=self.n)
-        if not self.settings_count():
-            raise ValueError("knn_ks, ridge_lams, ...: every learner family is empty; nothing to measure")
-
-    def settings_count(self) -> int:
-        return len(settings(self))
-
-
-QUICK = {
-    "N": 100,
-    "n": 100,
-    "dim": 200,
-    "knn_ks": (1, 5),
-    "ridge_lams": (0.0, 10.0),
-    "kernel_gammas": (0.5, 5.0),
-    "mlp_epochs": (3, 30),
-    "mlp_seeds": 1,
-    "mlp_loo": 6,
-    "trials": 3,
-    "n_test": 1500,
-    "fresh": 6,
-    "L": 3,
-}
-
-
-# ---------------------------------------------------------------------- learner settings
-def settings(cfg: GaussianCoupling) -> list[tuple[str, tuple]]:
-    """(family, parameters) per learner setting, in report order."""
-    out: list[tuple[str, tuple]] = [("knn", (int(k),)) for k in cfg.knn_ks]
-    out += [("ridge", (float(v),)) for v in cfg.ridge_lams]
-    out += [("kernel", (float(g),)) for g in cfg.kernel_gammas]
-    out += [("svm", ())] if cfg.svm else []
-    out += [("logistic", (float(c),)) for c in cfg.logistic_Cs]
-    out += [("mlp", (float(wd), int(e))) for wd in cfg.mlp_weight_decays for e in cfg.mlp_epochs]
-    return out
-
-
-def setting_label(family: str, p: tuple, cfg: GaussianCoupling) -> str:
-    if family == "knn":
-        return f"{p[0]}-NN"
-    if family == "ridge":
-        return "ridge lam=0 (min-norm)" if p[0] == 0 else f"ridge lam={p[0]:g}"
-    if family == "kernel":
-        return f"RBF kernel ridge gamma={p[0]:g}" + (f" lam={cfg.kernel_lam:g}" if cfg.kernel_lam else "")
-    if family == "svm":
-        return "hard-margin SVM"
-    if family == "logistic":
-        return f"logistic C={p[0]:g}"
-    return f"MLP wd={p[0]:g}, {p[1]} epochs"
 
 
 def _mlp_sample(data, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -458,67 +335,7 @@ def run(cfg: GaussianCoupling, checkpoint=None) -> tuple[dict, dict]:
     return aggregate(cfg, run_trials(cfg.trials, lambda t: trial(cfg, t, taus), checkpoint))
 
 
-# ---------------------------------------------------------------------- report and figures
-def report(results: dict, figures: list[str]) -> str:
-    L = len(results["theory"]["tau_times_n"])
-    ls = ", ".join(str(l) for l in range(1, L + 1))
-    lines = [
-        f"{results['trials']} trials. lambda_l = mean coupling of training points whose cluster is seen l "
-        "times (fresh draws from the same cluster; MLPs: per seed, then averaged); bound term = sum over "
-        "every observed l of lambda_l tau_l errn_l; excess = err - opt(pi, F | S) (point-like opt), paired "
-        "per trial. Mean ± SE over trials.",
-        "",
-        f"| learner | lambda_l, l = {ls} | errn_l, l = {ls} | test error | excess over opt | bound term "
-        "| excess - bound (z) | bound at lambda = 1 | mem (singletons) | mem (rest) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for r in results["settings"]:
-        if "err" not in r:
-            lines.append(f"| {r['learner']} | {r['note']} | | | | | | | | |")
-            continue
-        lam = "; ".join(pm(v, 3) for v in r["lambda"])
-        errn = "; ".join(pm(v, 2) for v in r["errn"])
-        z = "—" if r["z"] is None else f"{r['z']:.1f}"
-        lines.append(
-            f"| {r['learner']} | {lam} | {errn} | {pm(r['err'])} | {pm(r['excess'])} | {pm(r['bound'])} | "
-            f"{pm(r['gap'])} ({z}) | {pm(r['bound_points'])} | {pm(r['mem_singletons'], 3)} | "
-            f"{pm(r['mem_rest'], 3)} |"
-        )
-    th, ref, mm = results["theory"], results["reference"], results["mlp_memorization"]
-    lines += [
-        "",
-        f"opt (theory) = {th['opt']:.4f}; opt(pi, F | S) over trials = {pm(ref['opt_given_sample'])}. "
-        f"tau_l * n, l = {ls}: " + ", ".join(f"{v:.3f}" for v in th["tau_times_n"].values()) + ". "
-        f"Training examples per trial with multiplicity l = {ls}: "
-        + ", ".join(f"{v:.1f}" for v in ref["examples_by_ell"])
-        + ".",
-        f"MLP memorization: exact leave-one-out refits of {mm['sampled_per_trial']:.1f} sampled training "
-        f"examples per trial ({mm['sampled_singletons_per_trial']:.1f} of them singletons), "
-        f"{mm['refits_per_trial']} refit models per trial trained in the same batch; not measured for the "
-        "SVM and logistic regression. k-NN, ridge and kernel ridge: closed-form LOO of every example.",
-    ]
-    if results["svm_not_separable"]:
-        lines.append(
-            f"Hard-margin SVM: the training set was not linearly separable in trial(s) "
-            f"{results['svm_not_separable']}; those trials are left out of the SVM's averages."
-        )
-    elif any(r["family"] == "svm" for r in results["settings"]):
-        lines.append("Hard-margin SVM: the training set was linearly separable in every trial.")
-    lines.append("")
-    if not results["uniform_labels"]:
-        lines += [
-            "Labels depend on position: opt and the bound of the uniform-label theory do not apply.",
-            "",
-        ]
-    lines += findings_lines(
-        results,
-        "measured excess below the bound term",
-        "No learner has a measured excess below the bound term",
-    )
-    lines += [f"![{f}]({f})" for f in figures]
-    return "\n".join(lines)
-
-
+# ---------------------------------------------------------------------- figures
 def plot(results: dict, arrays: dict, folder) -> list[str]:
     from simulations.plots.gaussian import gaussian_coupling_figures
 

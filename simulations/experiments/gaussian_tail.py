@@ -6,14 +6,24 @@ the normalised list randomly assigned), one uniform label each (or position labe
 noise :math:`\eta`. Each trial draws a fresh mixture, n training and ``n_test`` test examples
 (seeds ``np.random.SeedSequence(seed).spawn(trials)``) and fits every learner setting: linear
 ridge on one-hot targets over a lambda path (lambda = 0 is the minimum-norm interpolator when
-n <= dim), k-NN, and L2 logistic regression. Per setting and trial it measures
+n <= dim), k-NN, L2 logistic regression, RBF kernel ridge for each gamma in ``kernel_gammas`` (at
+``kernel_lam``), and small ReLU MLPs (:mod:`simulations.gaussian.mlp`, one hidden layer of
+``mlp_hidden`` units, SGD with momentum, ``mlp_epochs`` epochs, inputs scaled by
+:math:`\sqrt d/`\ ``separation``) for each weight decay in ``mlp_weight_decays``, trained as one
+batch. The MLPs' seeds and subsets come from a child stream of the trial's seed sequence
+(``SeedSequence(seed).spawn(trials)[t].spawn(1)[0]``), so adding or removing them leaves every
+other setting's numbers unchanged. Per setting and trial it measures
 
 - test error against the clusters' own labels (the true labels, as in :mod:`theory`), and
   accuracy per log-spaced bin of :math:`n\pi_c` and per training multiplicity of the cluster;
 - exact leave-one-out memorization :math:`1[h_S(x_i) = y_i] - 1[h_{S\setminus i}(x_i) = y_i]` of
-  every training example: closed form for ridge (one SVD for the whole lambda path), exact
-  refit-free LOO for k-NN. **Logistic regression: memorization is not measured** (it would need
-  n refits per setting); its errn, coupling and bound are;
+  every training example: closed form for ridge (one SVD for the whole lambda path) and kernel
+  ridge, exact refit-free LOO for k-NN. For the MLPs, the *subsampled* estimator of Feldman &
+  Zhang (2020, arXiv 2008.03703; papers.md §2.1) from ``mlp_subsets`` models per weight decay on
+  random subsets of ``mlp_ratio`` n examples (:func:`~simulations.estimators.memorization.
+  subset_masks`): mem at that ratio, not leave-one-out; examples that are in every subset or in
+  none are left out of its averages (counted). **Logistic regression: memorization is not
+  measured** (it would need n refits per setting); its errn, coupling and bound are;
 - :math:`\mathrm{errn}_S(A, \ell)` (:func:`~simulations.gaussian.measure.errn_by_multiplicity`;
   confidence-weighted when :math:`\eta > 0`), the coupling :math:`\hat\lambda_\ell` from
   ``fresh`` draws per training example, and the bound term
@@ -38,21 +48,21 @@ are pooled over trials with trial-level (cluster-robust) standard errors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
 
 import numpy as np
 
 import theory
+from simulations.estimators.memorization import subset_masks
 from simulations.experiments import Experiment, register
+from simulations.experiments.gaussian_report import tail_report as report
+from simulations.experiments.gaussian_tail_config import QUICK, GaussianTail, setting_label, settings
 from simulations.feldman.measure import TauTable
-from simulations.gaussian import KNN, Logistic, bayes_error, min_separation_over_scale
+from simulations.gaussian import KNN, KernelRidge, Logistic, bayes_error, min_separation_over_scale
 from simulations.gaussian.measure import frequency_bin
 from simulations.gaussian.trials import (
-    check_mixture_fields,
-    check_tuple,
     draw_trial,
     finding_threshold,
-    findings_lines,
     frequency_edges,
     fresh_predictions,
     measure_predictions,
@@ -63,87 +73,29 @@ from simulations.gaussian.trials import (
 from simulations.gaussian.trials import mean_se as _mean_se
 from simulations.gaussian.trials import num as _num
 from simulations.gaussian.trials import pair as _pair
-from simulations.gaussian.trials import pm as _pm
 from simulations.gaussian.trials import ratio as _ratio
-from theory._validate import check_finite, check_int
 
 __all__ = ["GaussianTail", "QUICK", "run", "trial", "aggregate", "ridge_path", "frequency_edges", "report"]
 
-#: One-sided p-value below which excess < bound is reported as a finding.
 
+def _mlp(cfg: GaussianTail, t: int, x, y):
+    """The MLP sweep of trial ``t``: per weight decay, one model on S and ``mlp_subsets`` on random
+    subsets, seeds and subsets from the trial's child stream (module docstring)."""
+    from simulations.gaussian.mlp import MLPSweep  # torch only when the MLP is asked for
 
-@dataclass(frozen=True)
-class GaussianTail:
-    """Rare-cluster accuracy, memorization, errn and coupling of regularized learners."""
-
-    exponent: float = 1.0  # Zipf prior p_c ~ c^-exponent (fixed variant)
-    N: int = 500  # clusters
-    n: int = 500  # training examples
-    dim: int = 1000  # d; n <= d makes ridge at lambda = 0 the minimum-norm interpolator
-    classes: int = 10  # m
-    scale: float = 0.02  # sigma: within-cluster standard deviation per coordinate
-    separation: float = 1.0  # radius of the sphere of means (grid: spacing)
-    placement: str = "sphere"  # sphere | grid
-    label_mode: str = "uniform"  # uniform | position (the theory's opt assumes uniform)
-    noise: float = 0.0  # eta: probability that a label is replaced by a uniform one
-    ridge_lams: tuple[float, ...] = (0.0, 0.01, 0.1, 1.0, 3.0, 10.0, 30.0, 100.0)
-    knn_ks: tuple[int, ...] = (1, 3, 9)
-    logistic_Cs: tuple[float, ...] = (0.1, 1.0, 10.0)
-    trials: int = 20  # independent mixtures + training + test sets
-    n_test: int = 4000  # test examples per trial
-    fresh: int = 10  # fresh draws per training example for the coupling
-    bayes_samples: int = 4000  # Monte Carlo draws for the mixture's Bayes error
-    L: int = 5  # multiplicities l = 1..L reported (the bound sums over every l)
-    seed: int = 0
-
-    def __post_init__(self):
-        check_mixture_fields(self)
-        for name in ("ridge_lams", "knn_ks", "logistic_Cs"):
-            check_tuple(name, getattr(self, name), empty=True)
-        if not self.ridge_lams:
-            raise ValueError("ridge_lams: need at least one lambda >= 0 (the regularization sweep)")
-        for lam in self.ridge_lams:
-            check_finite("ridge_lams", lam, low=0.0)
-        for k in self.knn_ks:
-            check_int("knn_ks", k, low=1, high=self.n - 1)
-        for C in self.logistic_Cs:
-            check_finite("logistic_Cs", C, low=0.0, low_open=True)
-        check_int("fresh", self.fresh, low=1, high=10**4)
-        check_int("bayes_samples", self.bayes_samples, low=2, high=10**7)
-        check_int("L", self.L, low=1, high=self.n)
-
-
-QUICK = {
-    "N": 200,
-    "n": 200,
-    "dim": 400,
-    "scale": 0.03,
-    "ridge_lams": (0.0, 0.1, 1.0, 3.0, 10.0, 30.0, 100.0),
-    "knn_ks": (1, 5),
-    "logistic_Cs": (0.1, 10.0),
-    "trials": 4,
-    "n_test": 2000,
-    "fresh": 8,
-    "bayes_samples": 2000,
-}
-
-
-# ---------------------------------------------------------------------- learner settings
-def settings(cfg: GaussianTail) -> list[tuple[str, float]]:
-    """(family, value) per learner setting, in report order: ridge lambdas, k-NN ks, logistic Cs."""
-    return (
-        [("ridge", float(v)) for v in cfg.ridge_lams]
-        + [("knn", float(k)) for k in cfg.knn_ks]
-        + [("logistic", float(c)) for c in cfg.logistic_Cs]
+    rng = np.random.default_rng(np.random.SeedSequence(cfg.seed).spawn(cfg.trials)[t].spawn(1)[0])
+    masks = subset_masks(cfg.n, cfg.mlp_subsets, ratio=cfg.mlp_ratio, rng=rng)
+    seeds = rng.choice(2**62, size=1 + cfg.mlp_subsets, replace=False)
+    sweep = MLPSweep(
+        cfg.classes,
+        hidden=(cfg.mlp_hidden,),
+        weight_decays=tuple(float(w) for w in cfg.mlp_weight_decays),
+        epochs=(cfg.mlp_epochs,),
+        batch_size=cfg.mlp_batch_size,
+        lr=cfg.mlp_lr,
+        input_scale=math.sqrt(cfg.dim) / cfg.separation,
     )
-
-
-def setting_label(family: str, value: float) -> str:
-    if family == "ridge":
-        return "ridge lam=0 (min-norm)" if value == 0 else f"ridge lam={value:g}"
-    if family == "knn":
-        return f"k-NN k={int(value)}"
-    return f"logistic C={value:g}"
+    return sweep.fit_subsets(x, y, seeds=seeds, masks=masks)
 
 
 # ---------------------------------------------------------------------- one trial
@@ -174,6 +126,17 @@ def trial(cfg: GaussianTail, t: int, taus: TauTable | None = None) -> dict[str, 
     for C in cfg.logistic_Cs:
         predictors.append(Logistic(m, C=float(C)).fit(tr.x, tr.y).predict)
         loos.append(None)  # memorization of logistic regression is not measured
+    for g in cfg.kernel_gammas:
+        learner = KernelRidge(m, gamma=float(g), lam=cfg.kernel_lam)
+        predictors.append(learner.fit(tr.x, tr.y).predict)
+        loos.append(learner.loo_predict(tr.x, tr.y))
+    mlp_mem = []
+    if cfg.mlp_weight_decays:
+        fit = _mlp(cfg, t, tr.x, tr.y)
+        for j in range(len(cfg.mlp_weight_decays)):
+            predictors.append(lambda x, j=j: fit.predict(x)[0, j])
+            loos.append(None)
+        mlp_mem = [est.value for est in fit.memorization()[0]]  # (n,) per weight decay
     fresh = fresh_predictions(predictors, mix.means, tr.cluster, cfg.scale, cfg.fresh, rng)
 
     edges, _ = frequency_edges(cfg)
@@ -184,6 +147,8 @@ def trial(cfg: GaussianTail, t: int, taus: TauTable | None = None) -> dict[str, 
     bin_of_test = frequency_bin(mix.frequencies, cfg.n, edges)[te.cluster]
     rows = []
     mem_single, mem_rest = np.full(S, np.nan), np.full(S, np.nan)
+    mem_n = np.zeros((S, 2), dtype=np.int64)  # examples in each memorization sum
+    first_mlp = S - len(mlp_mem)
     for s, predict in enumerate(predictors):
         p_test, p_train = predict(te.x), predict(tr.x)
         rows.append(
@@ -193,10 +158,17 @@ def trial(cfg: GaussianTail, t: int, taus: TauTable | None = None) -> dict[str, 
             mem = (p_train == tr.y).astype(np.float64) - (loos[s] == tr.y)
             mem_single[s] = mem[single].sum()
             mem_rest[s] = mem[~single].sum()
+            mem_n[s] = [single.sum(), (~single).sum()]
+        elif s >= first_mlp:  # subsampled estimate; NaN for examples in every subset or in none
+            v = mlp_mem[s - first_mlp]
+            ok = np.isfinite(v)
+            mem_single[s], mem_rest[s] = v[single & ok].sum(), v[~single & ok].sum()
+            mem_n[s] = [(single & ok).sum(), (~single & ok).sum()]
     out = {k: np.stack([r[k] for r in rows]) for k in rows[0]}
     out.update(
         mem_single_sum=mem_single,
         mem_rest_sum=mem_rest,
+        mem_examples=mem_n,
         bin_count=np.bincount(bin_of_test, minlength=edges.size - 1),
         group_count=np.bincount(group, minlength=G),
         single_examples=np.int64(single.sum()),
@@ -230,8 +202,8 @@ def aggregate(cfg: GaussianTail, pieces: list[dict]) -> tuple[dict, dict]:
     for s, (family, value) in enumerate(settings(cfg)):
         g = _mean_se(gap[:, s])
         has_mem = bool(np.isfinite(A["mem_single_sum"][:, s]).all())
-        mem_s = _ratio(A["mem_single_sum"][:, s], A["single_examples"]) if has_mem else (np.nan, np.nan)
-        mem_r = _ratio(A["mem_rest_sum"][:, s], A["rest_examples"]) if has_mem else (np.nan, np.nan)
+        mem_s = _ratio(A["mem_single_sum"][:, s], A["mem_examples"][:, s, 0]) if has_mem else (np.nan, np.nan)
+        mem_r = _ratio(A["mem_rest_sum"][:, s], A["mem_examples"][:, s, 1]) if has_mem else (np.nan, np.nan)
         rows.append(
             {
                 "learner": setting_label(family, value),
@@ -248,6 +220,11 @@ def aggregate(cfg: GaussianTail, pieces: list[dict]) -> tuple[dict, dict]:
                 "z": _num(g["mean"] / g["se"]) if g["se"] else None,
                 "mem_singletons": _pair(*mem_s),
                 "mem_rest": _pair(*mem_r),
+                "mem_method": None
+                if not has_mem
+                else f"subsampled, ratio {cfg.mlp_ratio:g}, {cfg.mlp_subsets} models"
+                if family == "mlp"
+                else "exact leave-one-out",
                 "acc_unseen": _pair(acc_grp[s, 0], acc_grp_se[s, 0]),
                 "acc_singletons": _pair(acc_grp[s, 1], acc_grp_se[s, 1]),
                 "acc_rare_bin": _pair(acc_bin[s, rare], acc_bin_se[s, rare]),
@@ -334,58 +311,7 @@ def run(cfg: GaussianTail, checkpoint=None) -> tuple[dict, dict]:
     return aggregate(cfg, run_trials(cfg.trials, lambda t: trial(cfg, t, taus), checkpoint))
 
 
-# ---------------------------------------------------------------------- report and figures
-def report(results: dict, figures: list[str]) -> str:
-    th, ref = results["theory"], results["reference"]
-    lines = [
-        f"{results['trials']} trials. Test error against the clusters' own labels; excess = err - "
-        "opt(pi, F | S) of the point-like model, paired per trial; bound = sum_l lambda_l tau_l errn_l "
-        "(measured coupling lambda, theory tau, all l); mem = exact leave-one-out memorization "
-        "(not measured for logistic regression). Mean ± SE over trials.",
-        "",
-        "| learner | test error | excess over opt | bound term | excess - bound (z) | bound at lambda = 1 "
-        "| train error | mem (singletons) | mem (rest) | acc. clusters seen once | acc. rare bin |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for r in results["settings"]:
-        z = "—" if r["z"] is None else f"{r['z']:.1f}"
-        lines.append(
-            f"| {r['learner']} | {_pm(r['err'])} | {_pm(r['excess'])} | {_pm(r['bound'])} | "
-            f"{_pm(r['gap'])} ({z}) | {_pm(r['bound_points'])} | {_pm(r['train_err'])} | "
-            f"{_pm(r['mem_singletons'], 3)} | "
-            f"{_pm(r['mem_rest'], 3)} | {_pm(r['acc_singletons'], 3)} | {_pm(r['acc_rare_bin'], 3)} |"
-        )
-    ms = ref["min_separation_over_scale"]
-    lo, hi = results["rare_bin"]
-    lines += [
-        "",
-        f"opt (theory, fixed variant, kappa = {th['kappa']:g}) = {th['opt']:.4f}; opt(pi, F | S) over "
-        f"trials = {_pm(ref['opt_given_sample'])}; Monte Carlo Bayes error of the mixture (oracle that "
-        f"knows the labels of unseen clusters) = {_pm(ref['bayes_error'])}.",
-        f"tau_l * n for l = 1..{len(th['tau_times_n'])}: "
-        + ", ".join(f"{v:.3f}" for v in th["tau_times_n"].values())
-        + f"; singletons per trial {ref['singletons_per_trial']:.1f}.",
-        f"Assumption: clusters behave like points. min distance between means / scale: mean "
-        f"{ms['mean']:.1f}, smallest {ms['min']:.1f} over trials. Rare bin: n pi in [{lo:.3f}, {hi:.3f}).",
-        f"Interpolation regime (n <= dim, ridge lambda = 0 interpolates): {results['interpolation_regime']}.",
-        "",
-    ]
-    if not results["uniform_labels"]:
-        lines += [
-            "Labels depend on position here: a learner can predict unseen clusters from their "
-            "neighbours, so opt of the uniform-label theory and the bound do not apply; an excess below "
-            "the bound is then expected, not a violation.",
-            "",
-        ]
-    lines += findings_lines(
-        results,
-        "measured excess below the bound term",
-        "No learner setting has a measured excess below the bound term",
-    )
-    lines += [f"![{f}]({f})" for f in figures]
-    return "\n".join(lines)
-
-
+# ---------------------------------------------------------------------- figures
 def plot(results: dict, arrays: dict, folder) -> list[str]:
     from simulations.plots.gaussian import gaussian_tail_figures
 

@@ -6,6 +6,7 @@ is imported on first use, so that importing this package does not import torch.
 """
 
 from simulations.gaussian.bench import loo_benchmark
+from simulations.gaussian.dpsgd import DPSGD, DPSGDPath, dpsgd_path
 from simulations.gaussian.learners import KNN, KNNModel, LinearModel, memorization
 from simulations.gaussian.logistic import (
     Logistic,
@@ -53,7 +54,7 @@ from simulations.gaussian.trials import (
     trial_rng,
 )
 
-_MLP_NAMES = ("MLPSweep", "FittedSweep", "train_sweep")
+_MLP_NAMES = ("MLPSweep", "FittedSweep", "SubsetFit", "train_sweep")
 
 
 def __getattr__(name: str):
@@ -85,9 +86,13 @@ __all__ = [
     "output_perturbation_noise",
     "regularized_logistic",
     "PrivatePath",
+    "DPSGD",
+    "DPSGDPath",
+    "dpsgd_path",
     "private_logistic_path",
     "MLPSweep",
     "FittedSweep",
+    "SubsetFit",
     "train_sweep",
     "HardMarginSVM",
     "multiclass_margin",

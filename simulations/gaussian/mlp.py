@@ -25,6 +25,11 @@ same operations in the same order as the engine's fused step. Model b of a sweep
 ``train_batched(spec, x, y, masks[b:b+1], seeds[b:b+1], epochs=E, weight_decay=wd[b], ...)``
 up to float round-off (tested).
 
+:meth:`MLPSweep.fit_subsets` trains instead, per weight decay, one model on S and one on each of t
+random subsets (rows of ``masks``, e.g. :func:`~simulations.estimators.memorization.subset_masks`),
+for the subsampled memorization estimator of Feldman & Zhang (2020, arXiv 2008.03703;
+papers.md §2.1) over all n examples at once (:meth:`SubsetFit.memorization`).
+
 Memorization (Feldman 2020, arXiv 1906.05271; ../shared/papers.md §1.3), with the learner's
 randomness being the seed:
 
@@ -44,6 +49,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from simulations.estimators.memorization import Estimate
+from simulations.estimators.memorization import memorization as subsampled_memorization
 from simulations.gaussian.learners import check_data, check_inputs
 from simulations.training.dense import dense_layers, dense_sgd_step
 from simulations.training.engine import check_training_args, init_stacked, predict_batched
@@ -51,7 +58,7 @@ from simulations.training.models import MLP
 from simulations.training.order import epoch_schedule
 from theory._validate import check_finite, check_int
 
-__all__ = ["train_sweep", "MLPSweep", "FittedSweep"]
+__all__ = ["train_sweep", "MLPSweep", "FittedSweep", "SubsetFit"]
 
 
 def _check_epochs(epochs) -> tuple[int, ...]:
@@ -191,6 +198,41 @@ class FittedSweep:
         return fit.mean(axis=2) - held.mean(axis=2)
 
 
+@dataclass(frozen=True, eq=False)
+class SubsetFit:
+    r"""The models of :meth:`MLPSweep.fit_subsets`, indexed (E, W, 1 + t): snapshot epoch, weight
+    decay, training set (0: all of S; 1 + k: the subset ``masks[k]``); ``params[e]`` stacked in the
+    order (weight decay, training set)."""
+
+    spec: MLP
+    params: tuple[dict[str, Tensor], ...]
+    epochs: tuple[int, ...]
+    weight_decays: tuple[float, ...]
+    masks: np.ndarray
+    input_scale: float
+    x: np.ndarray
+    y: np.ndarray
+
+    def predict_all(self, x) -> np.ndarray:
+        """(E, W, 1 + t, q) labels of every model at the rows of ``x`` (q, d)."""
+        x = check_inputs(x, dim=self.spec.in_dim)
+        xt = torch.as_tensor(x * self.input_scale)
+        out = np.stack([predict_batched(self.spec, p, xt).numpy() for p in self.params])
+        return out.reshape(len(self.epochs), len(self.weight_decays), 1 + self.masks.shape[0], x.shape[0])
+
+    def predict(self, x) -> np.ndarray:
+        """(E, W, q) labels of the models trained on all of S."""
+        return self.predict_all(x)[:, :, 0]
+
+    def memorization(self) -> list[list[Estimate]]:
+        r"""``[e][w]``: the subsampled estimate :math:`\widetilde{\mathrm{mem}}(i)` of every training
+        example (value and standard error (n,), NaN where an example is in every subset or in
+        none) from the t subset models of snapshot e and weight decay w."""
+        pred = self.predict_all(self.x)[:, :, 1:]  # (E, W, t, n)
+        correct = (pred == self.y).astype(np.float64)
+        return [[subsampled_memorization(c, self.masks) for c in per_e] for per_e in correct]
+
+
 @dataclass(frozen=True)
 class MLPSweep:
     r"""A sweep of ReLU MLPs ``dim -> hidden -> classes`` over ``weight_decays`` and training
@@ -256,6 +298,37 @@ class MLPSweep:
             weight_decays=self.weight_decays,
             seeds=seeds,
             left_out=out,
+            input_scale=self.input_scale,
+            x=x,
+            y=y,
+        )
+
+    def fit_subsets(self, x, y, *, seeds, masks) -> SubsetFit:
+        """Train, for each weight decay, one model on all of (x, y) with seed ``seeds[0]`` and one on
+        each row k of ``masks`` (t, n) bool with seed ``seeds[1 + k]`` (1 + t distinct ints >= 0)."""
+        x, y = check_data(x, y, self.classes, min_n=2)
+        n = x.shape[0]
+        masks = np.asarray(masks)
+        if masks.ndim != 2 or masks.dtype != bool or masks.shape[1] != n or masks.shape[0] < 2:
+            raise ValueError(f"masks must be bool of shape (t >= 2, {n}); got {masks.dtype} {masks.shape}")
+        seeds = tuple(check_int("seeds", s, low=0, high=2**63 - 1) for s in np.atleast_1d(seeds).tolist())
+        if len(seeds) != 1 + masks.shape[0] or len(set(seeds)) != len(seeds):
+            raise ValueError(f"seeds must be {1 + masks.shape[0]} distinct ints (1 + t); got {len(seeds)}")
+        spec = MLP(x.shape[1], self.hidden, self.classes)
+        sets = np.vstack([np.ones((1, n), dtype=bool), masks])
+        W = len(self.weight_decays)
+        model_seeds = np.tile(np.asarray(seeds, dtype=np.int64), W)
+        params = train_sweep(
+            spec, x * self.input_scale, y, np.tile(sets, (W, 1)), model_seeds,
+            np.repeat(np.asarray(self.weight_decays, dtype=np.float64), sets.shape[0]), epochs=self.epochs,
+            batch_size=self.batch_size, lr=self.lr, momentum=self.momentum, group_size=self.group_size,
+        )  # fmt: skip
+        return SubsetFit(
+            spec=spec,
+            params=tuple(params[e] for e in self.epochs),
+            epochs=self.epochs,
+            weight_decays=self.weight_decays,
+            masks=masks,
             input_scale=self.input_scale,
             x=x,
             y=y,

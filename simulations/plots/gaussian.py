@@ -276,8 +276,12 @@ def _coupling_excess_vs_bound(results: dict, folder) -> str:
 # ---------------------------------------------------------------------- gaussian-dp
 def gaussian_dp_figures(results: dict, arrays: dict, folder: str | Path) -> list[str]:
     """(a) accuracy per frequency bin for several epsilons and the rare/frequent gap against
-    epsilon; (b) the same per frequency bin for the ridge and logistic regularization sweeps."""
-    return [_dp_figure(results, arrays, folder), _regularization_figure(results, arrays, folder)]
+    epsilon; (b) the same per frequency bin for the ridge and logistic regularization sweeps;
+    (c) as (a) for DP-SGD, when the results have it."""
+    out = [_dp_figure(results, arrays, folder), _regularization_figure(results, arrays, folder)]
+    if "dpsgd_epsilons" in arrays:
+        out.append(_dp_figure(results, arrays, folder, family="dpsgd"))
+    return out
 
 
 def _bin_centres(arrays: dict) -> np.ndarray:
@@ -292,15 +296,26 @@ def _few(idx: list[int], k: int) -> list[int]:
     return [idx[int(round(j))] for j in np.linspace(0, len(idx) - 1, k)]
 
 
-def _dp_figure(results: dict, arrays: dict, folder) -> str:
+def _dp_figure(results: dict, arrays: dict, folder, family: str = "private") -> str:
+    from simulations.gaussian.label_dp import ceiling, replace_one
+
     rows = results["settings"]
     x = _bin_centres(arrays)
     acc = np.asarray(arrays["acc_by_bin"], dtype=np.float64)
     se = np.asarray(arrays["acc_by_bin_se"], dtype=np.float64)
-    ceil_b = np.asarray(arrays["ceiling_by_bin"], dtype=np.float64)
-    eps = np.asarray(arrays["epsilons"], dtype=np.float64)
-    priv = [i for i, r in enumerate(rows) if r["family"] == "private" and r["value"] is not None]
-    nonpriv = next(i for i, r in enumerate(rows) if r["family"] == "private" and r["value"] is None)
+    pre = "dpsgd_" if family == "dpsgd" else ""
+    ceil_b = np.asarray(arrays[pre + "ceiling_by_bin"], dtype=np.float64)
+    eps = np.asarray(arrays[pre + "epsilons"], dtype=np.float64)
+    priv = [i for i, r in enumerate(rows) if r["family"] == family and r["value"] is not None]
+    nonpriv = next(i for i, r in enumerate(rows) if r["family"] == family and r["value"] is None)
+    m = int(round(np.exp(results["theory"]["ln_m"])))
+    delta = results["dpsgd"]["delta"] if family == "dpsgd" else 0.0
+
+    def lvl(e):  # the label-DP (epsilon, delta) of a setting at target epsilon e
+        return replace_one(e, delta) if family == "dpsgd" else (e, 0.0)
+
+    note = ": e^(2 eps)/m + (1 + e^eps) delta" if family == "dpsgd" else ": e^eps/m"
+    label_eps = [lvl(e) for e in eps]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(14, 5.2))
     lo, hi = results["rare_bin"]
     a1.axvspan(lo, hi, color="gold", alpha=0.25, label="rare bin (n·π ≈ 1)")
@@ -313,15 +328,14 @@ def _dp_figure(results: dict, arrays: dict, folder) -> str:
                     label=rows[i]["learner"])  # fmt: skip
         if i != nonpriv:
             e = priv.index(i)
-            if eps[e] < results["theory"]["ln_m"]:  # beyond ln m the ceiling is 1 on every seen cluster
+            if label_eps[e][0] < results["theory"]["ln_m"]:  # beyond ln m the ceiling is 1 on seen clusters
                 a1.plot(x[ok], ceil_b[e, ok], color=color, ls=":", lw=1.2)
     a1.set_xscale("log")
     a1.set_xlabel("cluster frequency × n (expected training examples), half-decade bins")
     a1.set_ylabel("test accuracy (true labels)")
     a1.set_ylim(-0.03, 1.03)
-    a1.set_title(
-        "(a) Private logistic regression: accuracy per frequency bin\n(dotted: label-DP ceiling, eps < ln m)"
-    )
+    name = "DP-SGD softmax regression" if family == "dpsgd" else "Private logistic regression"
+    a1.set_title(f"(a) {name}: accuracy per frequency bin\n(dotted: label-DP ceiling, label eps < ln m)")
     a1.grid(alpha=0.3)
     a1.legend(fontsize=7)
     groups = results["groups"]
@@ -335,13 +349,8 @@ def _dp_figure(results: dict, arrays: dict, folder) -> str:
     gap_se = np.array([_v(rows[i]["gap_frequent_vs_once"], "se") for i in priv])
     a2.errorbar(eps, gap, yerr=gap_se, marker="s", capsize=3, color="black", label="gap (frequent - once)")
     grid = np.geomspace(eps.min(), eps.max(), 200)
-    a2.plot(
-        grid,
-        np.exp(np.minimum(grid - results["theory"]["ln_m"], 0.0)),  # min(1, e^eps / m)
-        color="tab:red",
-        ls=":",
-        label="label-DP ceiling e^eps/m (seen once)",
-    )
+    curve = [float(ceiling(1, le, m, delta=ld)) for le, ld in (lvl(g) for g in grid)]
+    a2.plot(grid, curve, color="tab:red", ls=":", label="label-DP ceiling (seen once)" + note)
     a2.set_xscale("log")
     a2.set_xlabel("epsilon (dashed: non-private)")
     a2.set_ylabel("test accuracy / gap")
@@ -349,7 +358,7 @@ def _dp_figure(results: dict, arrays: dict, folder) -> str:
     a2.set_title("(b) Rare against frequent clusters as privacy grows")
     a2.grid(alpha=0.3)
     a2.legend(fontsize=7)
-    return save(fig, folder, "dp_accuracy_by_frequency.png")
+    return save(fig, folder, f"{'dpsgd' if family == 'dpsgd' else 'dp'}_accuracy_by_frequency.png")
 
 
 def _regularization_figure(results: dict, arrays: dict, folder) -> str:

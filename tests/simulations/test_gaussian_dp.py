@@ -27,6 +27,8 @@ TOY = gd.GaussianDP(
     classes=4,
     epsilons=(0.1, 10.0, 1e4),
     dp_draws=2,
+    dpsgd_epsilons=(0.3, 10.0),
+    dpsgd_steps=40,
     ridge_lams=(0.0, 10.0),
     logistic_Cs=(1.0,),
     mult_edges=(1, 2, 4),
@@ -40,6 +42,8 @@ TOY_SET = [
     "classes=4",
     "epsilons=0.1,10,1e4",
     "dp_draws=2",
+    "dpsgd_epsilons=0.3,10",
+    "dpsgd_steps=40",
     "ridge_lams=0,10",
     "logistic_Cs=1",
     "mult_edges=1,2,4",
@@ -132,16 +136,23 @@ def test_result_structure(toy):
         "private logistic eps=0.1",
         "private logistic eps=10",
         "private logistic eps=10000",
+        "DP-SGD, no noise (eps = inf)",
+        "DP-SGD eps=0.3",
+        "DP-SGD eps=10",
         "ridge lam=0 (min-norm)",
         "ridge lam=10",
         "logistic C=1",
     ]
     assert results["groups"] == ["unseen", "seen once", "seen 2-3", "seen >= 4"]
     B = arrays["bin_edges"].size - 1
-    assert arrays["acc_by_bin"].shape == (7, B) and arrays["acc_by_group"].shape == (7, 4)
+    assert arrays["acc_by_bin"].shape == (10, B) and arrays["acc_by_group"].shape == (10, 4)
     assert arrays["ceiling_by_group"].shape == (3, 4) and arrays["ceiling_by_bin"].shape == (3, B)
+    assert arrays["dpsgd_ceiling_by_group"].shape == (2, 4) and arrays["dpsgd_min_drop_by_bin"].shape == (
+        2,
+        B,
+    )
     for r in results["settings"]:
-        assert ("theory" in r) == (r["family"] == "private" and r["value"] is not None)
+        assert ("theory" in r) == (r["family"] in ("private", "dpsgd") and r["value"] is not None)
         assert ("mem_singletons" in r) == (r["family"] == "ridge")
 
 
@@ -169,10 +180,42 @@ def test_invariants(toy):
                 assert all(v == 0.0 for v in r["theory"]["min_drop"].values())
     np.testing.assert_array_equal(arrays["min_drop_by_bin"][1:], 0.0)
     assert arrays["min_drop_by_bin"].shape == (3, arrays["bin_edges"].size - 1)
-    costs = [r["theory"]["cost_all_ell"] for r in results["settings"] if "theory" in r]
-    singles = [r["theory"]["cost_singletons"] for r in results["settings"] if "theory" in r]
-    # only eps = 0.1 < ln 4 constrains; the sum over l is at least its l = 1 term
-    assert costs[0] >= singles[0] > 0 and costs[1:] == [0.0, 0.0] and singles[1:] == [0.0, 0.0]
+    for fam in ("private", "dpsgd"):
+        th = [r["theory"] for r in results["settings"] if "theory" in r and r["family"] == fam]
+        costs, singles = [t["cost_all_ell"] for t in th], [t["cost_singletons"] for t in th]
+        # output perturbation: only eps = 0.1 < ln 4 constrains; DP-SGD: only eps = 0.3 (label-DP at
+        # 2 eps = 0.6 < ln 4, plus a delta of 1.35e-5); the sum over l is at least its l = 1 term
+        assert costs[0] >= singles[0] > 0 and set(costs[1:]) == {0.0} and set(singles[1:]) == {0.0}
+
+
+def test_dpsgd_rows_carry_the_accounting_and_the_label_dp_translation(toy):
+    results, arrays = toy
+    rows = [r for r in results["settings"] if r["family"] == "dpsgd"]
+    assert rows[0]["sigma"] == 0.0 and "theory" not in rows[0]
+    for r, eps in zip(rows[1:], (0.3, 10.0), strict=True):
+        # the calibrated sigma meets the target (classic conversion, integer orders), and is tight
+        sig = theory.dp_sgd_sigma(eps, 1e-5, 0.1, 40)
+        assert r["sigma"] == sig and r["epsilon_accounted"] <= eps
+        assert theory.dp_sgd_epsilon(0.1, sig * 0.999, 40, 1e-5) > eps
+        # add/remove (eps, delta) -> label-DP (2 eps, (1 + e^eps) delta); seen once: e^(2 eps)/m + delta'
+        eps_l, delta_l = r["theory"]["label_dp"]
+        assert eps_l == 2 * eps and delta_l == pytest.approx(min(1.0, (1 + math.exp(eps)) * 1e-5), rel=1e-12)
+        assert r["theory"]["ceiling"]["seen once"] == pytest.approx(min(1.0, math.exp(2 * eps) / 4 + delta_l))
+        assert r["reference"] == "DP-SGD, no noise (eps = inf)"
+    np.testing.assert_array_equal(arrays["dpsgd_sigmas"], [r["sigma"] for r in rows])
+    assert results["dpsgd"]["expected_batch"] == pytest.approx(6.0)
+
+
+def test_dpsgd_leaves_the_other_settings_unchanged():
+    # DP-SGD is fitted last from the trial's stream: without it every other setting is bit-identical
+    bare = dataclasses.replace(TOY, dpsgd_epsilons=())
+    a, b = gd.trial(TOY, 1), gd.trial(bare, 1)
+    keep = [i for i, (f, _) in enumerate(gd.settings(TOY)) if f != "dpsgd"]
+    for k in ("err", "group_correct", "bin_correct", "mem"):
+        np.testing.assert_array_equal(a[k][keep], b[k])
+    for k in ("ceil_group", "ceil_bin", "ref_bin_correct_seen", "ceil_bin_seen", "opt"):
+        np.testing.assert_array_equal(a[k], b[k])
+    assert "dpsgd_ceil_group" not in b
 
 
 def test_trial_is_a_pure_function_of_config_and_index():
@@ -186,7 +229,7 @@ def test_cli_run_writes_results_and_figures_from_saved_data(tmp_path):
     assert main(_args(tmp_path)) == 0
     folder = tmp_path / "gaussian-dp"
     doc = json.loads((folder / "results.json").read_text())
-    assert doc["experiment"] == "gaussian-dp" and doc["config"]["trials"] == 3 and len(doc["figures"]) == 2
+    assert doc["experiment"] == "gaussian-dp" and doc["config"]["trials"] == 3 and len(doc["figures"]) == 3
     for f in doc["figures"]:
         assert (folder / f).stat().st_size > 10_000
     redo = tmp_path / "redo"
@@ -195,6 +238,7 @@ def test_cli_run_writes_results_and_figures_from_saved_data(tmp_path):
     assert names == doc["figures"] and all((redo / f).stat().st_size > 10_000 for f in names)
     text = get("gaussian-dp").report(doc["results"], doc["figures"])
     assert "| private logistic eps=0.1 |" in text and "implies eps-label-DP" in text
+    assert "| DP-SGD eps=0.3 |" in text and "Poisson sampling q = 0.1" in text
 
 
 def test_resume_after_kill_gives_identical_results(tmp_path, monkeypatch):
@@ -248,6 +292,13 @@ def test_quick_config_is_valid_and_smaller():
         ("epsilons", (1.0, 1.0)),
         ("dp_lam", 0.0),
         ("dp_draws", 0),
+        ("dpsgd_epsilons", (0.0,)),
+        ("dpsgd_delta", 0.0),
+        ("dpsgd_sample_rate", 0.0),
+        ("dpsgd_steps", 0),
+        ("dpsgd_lr", 0.0),
+        ("dpsgd_clip", -1.0),
+        ("dpsgd_draws", 0),
         ("ridge_lams", (-1.0,)),
         ("logistic_Cs", (0.0,)),
         ("mult_edges", (2, 4)),

@@ -25,6 +25,12 @@ TOY = gt.GaussianTail(
     ridge_lams=(0.0, 1.0, 100.0),
     knn_ks=(1, 3),
     logistic_Cs=(1.0,),
+    kernel_gammas=(1.0,),
+    mlp_weight_decays=(0.0,),
+    mlp_epochs=5,
+    mlp_hidden=16,
+    mlp_subsets=6,
+    mlp_batch_size=8,
     trials=3,
     n_test=300,
     fresh=4,
@@ -40,6 +46,12 @@ TOY_SET = [
     "ridge_lams=0,1,100",
     "knn_ks=1,3",
     "logistic_Cs=1",
+    "kernel_gammas=1",
+    "mlp_weight_decays=0",
+    "mlp_epochs=5",
+    "mlp_hidden=16",
+    "mlp_subsets=6",
+    "mlp_batch_size=8",
     "trials=3",
     "n_test=300",
     "fresh=4",
@@ -61,7 +73,7 @@ def _args(out, extra=()):
 
 def test_result_structure(toy):
     results, arrays = toy
-    S = 3 + 2 + 1
+    S = 3 + 2 + 1 + 1 + 1
     assert results["trials"] == 3 and len(results["settings"]) == S
     labels = [r["learner"] for r in results["settings"]]
     assert labels == [
@@ -71,6 +83,8 @@ def test_result_structure(toy):
         "k-NN k=1",
         "k-NN k=3",
         "logistic C=1",
+        "RBF kernel ridge gamma=1",
+        "MLP wd=0",
     ]
     B = arrays["bin_edges"].size - 1
     assert arrays["acc_by_bin"].shape == (S, B) and arrays["acc_by_bin_se"].shape == (S, B)
@@ -118,6 +132,49 @@ def test_interpolators_fit_everything_so_their_bound_term_is_zero(toy):
         )
         assert all(e["mean"] == 0.0 for e in r["errn"])
         assert r["mem_singletons"]["mean"] >= 0.0 and r["mem_rest"]["mean"] >= 0.0
+
+
+def test_mlp_and_kernel_ridge_leave_the_other_settings_unchanged(toy):
+    # the MLP draws its seeds and subsets from a child stream of the trial's seed sequence, and kernel
+    # ridge draws nothing: without them every other setting's measurements are bit-identical
+    bare = dataclasses.replace(TOY, kernel_gammas=(), mlp_weight_decays=())
+    a, b = gt.trial(TOY, 1), gt.trial(bare, 1)
+    S = len(gt.settings(bare))
+    for k in (
+        "err",
+        "train_err",
+        "bin_correct",
+        "group_correct",
+        "errn",
+        "lam_sum",
+        "bound",
+        "mem_single_sum",
+    ):
+        np.testing.assert_array_equal(a[k][:S], b[k][:S])
+    results, _ = toy
+    rows = {r["learner"]: r for r in results["settings"]}
+    assert rows["MLP wd=0"]["mem_method"].startswith("subsampled, ratio 0.7, 6 models")
+    assert rows["RBF kernel ridge gamma=1"]["mem_method"] == "exact leave-one-out"
+    assert rows["logistic C=1"]["mem_method"] is None
+
+
+def test_mlp_memorization_is_the_subsampled_estimator():
+    # the trial's MLP memorization sums equal simulations.estimators.memorization applied by hand to
+    # the subset models' correctness (the same fit, rebuilt from the child stream)
+    from simulations.estimators.memorization import memorization
+    from simulations.gaussian.trials import draw_trial, trial_rng
+
+    piece = gt.trial(TOY, 0)
+    data = draw_trial(TOY, trial_rng(TOY.seed, TOY.trials, 0))
+    fit = gt._mlp(TOY, 0, data.train.x, data.train.y)
+    correct = fit.predict_all(data.train.x)[0, 0, 1:] == data.train.y
+    est = memorization(correct.astype(float), fit.masks)
+    single = data.ell == 1
+    ok = np.isfinite(est.value)
+    s = len(gt.settings(TOY)) - 1
+    assert piece["mem_single_sum"][s] == pytest.approx(est.value[single & ok].sum(), abs=1e-12)
+    assert piece["mem_examples"][s].tolist() == [(single & ok).sum(), (~single & ok).sum()]
+    assert fit.masks.shape == (6, TOY.n) and (fit.masks.sum(axis=1) == round(0.7 * TOY.n)).all()
 
 
 @pytest.mark.parametrize("n,dim", [(30, 50), (40, 12)])
@@ -225,6 +282,13 @@ def test_quick_config_is_valid_and_smaller():
         ("ridge_lams", [0.0]),
         ("knn_ks", (40,)),
         ("logistic_Cs", (0.0,)),
+        ("kernel_gammas", (0.0,)),
+        ("kernel_lam", -1.0),
+        ("mlp_weight_decays", (-0.1,)),
+        ("mlp_epochs", 0),
+        ("mlp_subsets", 1),
+        ("mlp_ratio", 1.0),
+        ("mlp_batch_size", 41),
         ("trials", 1),
         ("n_test", 5),
         ("fresh", 0),
