@@ -282,7 +282,7 @@ def _nets_losses(results: dict, folder) -> str:
 def _nets_examples(arrays: dict, folder) -> str:
     rows = (("examples_one_shot", "one-shot pair"), ("examples_unseen9", "unseen '9'"))
     k = arrays["examples_one_shot"].shape[0]
-    fig, axes = plt.subplots(2 * 1, k, figsize=(1.9 * k, 4.4))
+    fig, axes = plt.subplots(2, k, figsize=(1.9 * k, 2.6))
     for r, (key, label) in enumerate(rows):
         for i in range(k):
             item = np.asarray(arrays[key][i])  # (3, 28, 28)
