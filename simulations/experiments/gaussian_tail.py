@@ -313,7 +313,7 @@ def run(cfg: GaussianTail, checkpoint=None) -> tuple[dict, dict]:
 
 # ---------------------------------------------------------------------- figures
 def plot(results: dict, arrays: dict, folder) -> list[str]:
-    from simulations.plots.gaussian import gaussian_tail_figures
+    from simulations.plots.gaussian_tail import gaussian_tail_figures
 
     return gaussian_tail_figures(results, arrays, folder)
 

@@ -7,7 +7,8 @@ their names. One module per family of experiments.
 from simulations.plots.common import save
 from simulations.plots.composition import composition_linear_figures
 from simulations.plots.feldman import feldman_bound_figures, feldman_examples_figure
-from simulations.plots.gaussian import gaussian_coupling_figures, gaussian_dp_figures, gaussian_tail_figures
+from simulations.plots.gaussian import gaussian_coupling_figures, gaussian_dp_figures
+from simulations.plots.gaussian_tail import gaussian_tail_figures
 
 __all__ = [
     "save",
