@@ -13,6 +13,15 @@ layer) does not. Here, for an item :math:`x = (x_1, x_2, x_3)` of three 28x28 im
 - ``cross-channel``: the same conv stack on the 3-channel image (conv 3 -> c_1 first, so
   channels mix at once), linear to 3h, ReLU, then the two-layer head.
 
+``encoder="resnet"`` replaces the two-conv encoder by a residual one of the ResNet-18 class
+for GPU runs: a 3x3 stem to ``channels[0]``, then per width in ``channels`` two basic blocks
+(3x3 conv, ReLU, 3x3 conv, plus the input through a 1x1 conv where the shape changes; the
+first block of every stage after the first has stride 2), global average pooling and the
+linear map to h. ``channels=(64, 128, 256, 512)`` is ResNet-18's layout without batch
+normalisation (a stateless model is what vmap batches); instead the second conv of every block
+(weight and bias) starts at zero (as in Fixup, Zhang, Dauphin & Ma 2019), so each block starts
+as its shortcut.
+
 Each spec is shapes only: ``init(generator)`` draws one model's parameters with PyTorch's
 default U(-1/sqrt(fan_in), 1/sqrt(fan_in)) rule (:mod:`simulations.training.models`), and
 ``apply(params, x)`` maps x of shape (b, 3, 28, 28) to predictions (b,): a pure function, so
@@ -30,46 +39,77 @@ from torch import Tensor
 from simulations.training.models import _check_generator, _uniform_init
 from theory._validate import check_int
 
-__all__ = ["ARCHS", "SumNet", "param_count"]
+__all__ = ["ARCHS", "ENCODERS", "SumNet", "param_count"]
 
 ARCHS = ("sum", "linear", "two-layer", "cross-channel")
+ENCODERS = ("cnn", "resnet")
+_BLOCKS = 2  # basic blocks per resnet stage, as in ResNet-18
 SIDE = 28
 _K, _S = 5, 2  # conv kernel and stride: 28 -> 12 -> 4
 
 
 @dataclass(frozen=True)
 class SumNet:
-    """One of :data:`ARCHS` with conv widths ``channels``, encoder width ``hidden`` and head width."""
+    """One of :data:`ARCHS` with conv widths ``channels``, encoder width ``hidden`` and head width;
+    ``encoder`` 'cnn' (two convs, ``channels`` = their widths) or 'resnet' (stage widths)."""
 
     arch: str
-    channels: tuple[int, int] = (8, 16)
+    channels: tuple[int, ...] = (8, 16)
     hidden: int = 32
     head_hidden: int = 64
+    encoder: str = "cnn"
 
     def __post_init__(self):
         if self.arch not in ARCHS:
             raise ValueError(f"arch must be one of {', '.join(ARCHS)}; got {self.arch!r}")
-        if len(self.channels) != 2:
-            raise ValueError(f"channels must hold two conv widths; got {self.channels!r}")
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}; got {self.encoder!r}")
+        if self.encoder == "cnn" and len(self.channels) != 2:
+            raise ValueError(f"channels must hold two conv widths for encoder 'cnn'; got {self.channels!r}")
+        if self.encoder == "resnet" and not 1 <= len(self.channels) <= 4:
+            raise ValueError(
+                f"channels must hold 1 to 4 stage widths for encoder 'resnet'; got {self.channels!r}"
+            )
         for c in self.channels:
             check_int("channels", c, low=1, high=4096)
         check_int("hidden", self.hidden, low=1, high=65_536)
         check_int("head_hidden", self.head_hidden, low=1, high=65_536)
 
+    def _blocks(self):
+        """(name, in width, out width, stride) of every resnet basic block, in order."""
+        out, width = [], self.channels[0]
+        for i, c in enumerate(self.channels):
+            for j in range(_BLOCKS):
+                stride = 2 if i > 0 and j == 0 else 1
+                out.append((f"s{i}b{j}", width, c, stride))
+                width = c
+        return out
+
+    def _encoder_shapes(self, cin: int, feat: int) -> dict[str, tuple[int, ...]]:
+        if self.encoder == "cnn":
+            c1, c2 = self.channels
+            return {
+                "conv1.weight": (c1, cin, _K, _K),
+                "conv1.bias": (c1,),
+                "conv2.weight": (c2, c1, _K, _K),
+                "conv2.bias": (c2,),
+                "enc.weight": (feat, 16 * c2),
+                "enc.bias": (feat,),
+            }
+        shapes = {"stem.weight": (self.channels[0], cin, 3, 3), "stem.bias": (self.channels[0],)}
+        for name, a, c, stride in self._blocks():
+            shapes |= {f"{name}.a.weight": (c, a, 3, 3), f"{name}.a.bias": (c,)}
+            shapes |= {f"{name}.b.weight": (c, c, 3, 3), f"{name}.b.bias": (c,)}
+            if stride != 1 or a != c:
+                shapes |= {f"{name}.skip.weight": (c, a, 1, 1), f"{name}.skip.bias": (c,)}
+        return shapes | {"enc.weight": (feat, self.channels[-1]), "enc.bias": (feat,)}
+
     @property
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        c1, c2 = self.channels
         h, g = self.hidden, self.head_hidden
         cin = 3 if self.arch == "cross-channel" else 1
         feat = 3 * h if self.arch == "cross-channel" else h
-        shapes = {
-            "conv1.weight": (c1, cin, _K, _K),
-            "conv1.bias": (c1,),
-            "conv2.weight": (c2, c1, _K, _K),
-            "conv2.bias": (c2,),
-            "enc.weight": (feat, 16 * c2),
-            "enc.bias": (feat,),
-        }
+        shapes = self._encoder_shapes(cin, feat)
         if self.arch == "sum":
             shapes |= {"out.weight": (1, h), "out.bias": (1,)}
         elif self.arch == "linear":
@@ -85,12 +125,27 @@ class SumNet:
         for name in shapes:
             w = shapes[name.rsplit(".", 1)[0] + ".weight"]
             fan_in[name] = int(torch.tensor(w[1:]).prod())
-        return _uniform_init(shapes, fan_in, generator)
+        params = _uniform_init(shapes, fan_in, generator)
+        for name in shapes:
+            if ".b." in name:  # resnet: the second conv starts at zero, the block as its shortcut (Fixup)
+                params[name].zero_()
+        return params
 
     def _conv(self, p, x: Tensor) -> Tensor:
+        if self.encoder == "resnet":
+            return self._resnet(p, x)
         z = F.relu(F.conv2d(x, p["conv1.weight"], p["conv1.bias"], stride=_S))
         z = F.relu(F.conv2d(z, p["conv2.weight"], p["conv2.bias"], stride=_S))
         return F.relu(F.linear(z.flatten(1), p["enc.weight"], p["enc.bias"]))
+
+    def _resnet(self, p, x: Tensor) -> Tensor:
+        z = F.relu(F.conv2d(x, p["stem.weight"], p["stem.bias"], padding=1))
+        for name, _a, _c, stride in self._blocks():
+            r = F.relu(F.conv2d(z, p[f"{name}.a.weight"], p[f"{name}.a.bias"], stride=stride, padding=1))
+            r = F.conv2d(r, p[f"{name}.b.weight"], p[f"{name}.b.bias"], padding=1)
+            skip = f"{name}.skip.weight"
+            z = F.relu(r + (F.conv2d(z, p[skip], p[f"{name}.skip.bias"], stride=stride) if skip in p else z))
+        return F.relu(F.linear(z.mean(dim=(2, 3)), p["enc.weight"], p["enc.bias"]))
 
     def apply(self, params: dict[str, Tensor], x: Tensor) -> Tensor:
         """Predictions (b,) for items x of shape (b, 3, 28, 28)."""

@@ -64,7 +64,8 @@ class CompositionNets:
     epochs: int = 30
     batch_size: int = 64
     lr: float = 2e-3
-    channels: tuple[int, ...] = (8, 16)  # encoder conv widths
+    encoder: str = "cnn"  # cnn (two convs) | resnet (ResNet-18 class with channels=64,128,256,512; a GPU)
+    channels: tuple[int, ...] = (8, 16)  # encoder conv widths (resnet: stage widths)
     hidden: int = 32  # encoder output width h (cross-channel: 3h)
     head_hidden: int = 64  # width of the two-layer head (two-layer, cross-channel)
     device: str = "cpu"  # cpu | cuda
@@ -90,10 +91,14 @@ class CompositionNets:
         check_int("seeds", self.seeds, low=2, high=1000)
         check_int("epochs", self.epochs, low=1, high=10_000)
         check_int("batch_size", self.batch_size, low=1, high=10**6)
-        SumNet("sum", tuple(self.channels), self.hidden, self.head_hidden)  # validates the widths
+        self.net("sum")  # validates encoder and widths
         if self.device not in ("cpu", "cuda"):
             raise ValueError(f"device must be 'cpu' or 'cuda'; got {self.device!r}")
         check_int("seed", self.seed, low=0)
+
+    def net(self, arch: str) -> SumNet:
+        """The network spec of ``arch`` under this config."""
+        return SumNet(arch, tuple(self.channels), self.hidden, self.head_hidden, self.encoder)
 
 
 QUICK = {"train_items": 2000, "symbols": 20, "test_items": 500, "train_eval": 500, "seeds": 2, "epochs": 8}
@@ -173,7 +178,7 @@ def run(cfg: CompositionNets, checkpoint=None) -> tuple[dict, dict]:
     targets = {name: task.targets(items) for name, items in sets.items()}
     sq_err, walls = {}, {}
     for arch in cfg.archs:
-        spec = SumNet(arch, tuple(cfg.channels), cfg.hidden, cfg.head_hidden)
+        spec = cfg.net(arch)
         got = checkpoint.load(arch) if checkpoint is not None else None
         if got is not None:
             meta, A = got
@@ -262,9 +267,7 @@ def summarize(cfg: CompositionNets, task, sq_err: dict, walls: dict, model_seeds
         "digit_probabilities": digit_probabilities(cfg.zipf_exponent).tolist(),
         "train_digit_counts": counts.tolist(),
         "train_items": int(len(task.train)),
-        "param_counts": {
-            a: param_count(SumNet(a, tuple(cfg.channels), cfg.hidden, cfg.head_hidden)) for a in cfg.archs
-        },
+        "param_counts": {a: param_count(cfg.net(a)) for a in cfg.archs},
         "train_seconds": walls,
         "model_seeds": [int(s) for s in model_seeds[:R]],
         "target_variance": {name: float(np.var(task.targets(items))) for name, items in task.tests.items()},

@@ -153,9 +153,11 @@ def _toy(seed=0, pool_size=30, n=23):
     return pool, values, items
 
 
-@pytest.mark.parametrize("arch", ARCHS)
-def test_batched_adamw_equals_torch_adamw_per_model(arch):
-    spec = SumNet(arch, channels=(2, 3), hidden=4, head_hidden=5)
+@pytest.mark.parametrize(
+    "arch, encoder", [(a, "cnn") for a in ARCHS] + [("sum", "resnet"), ("cross-channel", "resnet")]
+)
+def test_batched_adamw_equals_torch_adamw_per_model(arch, encoder):
+    spec = SumNet(arch, channels=(2, 3), hidden=4, head_hidden=5, encoder=encoder)
     pool, values, items = _toy()
     seeds, wds = [5, 9, 5], [0.0, 0.5, 0.5]
     got = train_sum_nets(
@@ -257,6 +259,7 @@ def test_config_rejects_bad_values():
         ("zipf_exponent", -1.0),
         ("device", "tpu"),
         ("train_items", 0),
+        ("encoder", "vit"),
     ):
         with pytest.raises(ValueError, match=field.rstrip("s") if field == "archs" else field):
             CompositionNets(**{field: bad})
@@ -326,3 +329,23 @@ def test_benchmark_reports_agreement_and_ratio():
     assert res["speedup"] > 0 and "ratio" in lines[0]
     with pytest.raises(ValueError, match="reference_models"):
         composition_benchmark(2, reference_models=3)
+
+
+def test_resnet_encoder_layout_and_identity_blocks_at_init():
+    # ResNet-18's layout: 2 basic blocks per stage, 11.2M parameters at widths 64..512 (torchvision's
+    # resnet18 has 11,689,512 with its 7x7 stem, batch norm and 1000-way head; ours is smaller there)
+    spec = SumNet("sum", channels=(64, 128, 256, 512), encoder="resnet")
+    blocks = {k.split(".")[0] for k in spec.param_shapes if k[0] == "s" and k[1].isdigit()}
+    assert len(blocks) == 8 and 11_000_000 < param_count(spec) < 11_300_000
+    small = SumNet("sum", channels=(3, 5), hidden=4, encoder="resnet")
+    p = small.init(torch.Generator().manual_seed(0))
+    assert all(float(v.abs().max()) == 0.0 for k, v in p.items() if ".b." in k)
+    # at init a block with an identity shortcut maps z >= 0 to itself
+    z = torch.rand(2, 3, 28, 28)
+    r = torch.relu(torch.nn.functional.conv2d(z, p["s0b1.a.weight"], p["s0b1.a.bias"], padding=1))
+    out = torch.relu(torch.nn.functional.conv2d(r, p["s0b1.b.weight"], p["s0b1.b.bias"], padding=1) + z)
+    torch.testing.assert_close(out, z)
+    with pytest.raises(ValueError, match="encoder"):
+        SumNet("sum", encoder="vit")
+    with pytest.raises(ValueError, match="1 to 4 stage widths"):
+        SumNet("sum", channels=(1, 2, 3, 4, 5), encoder="resnet")
