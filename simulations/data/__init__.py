@@ -6,7 +6,7 @@ scikit-learn's digits ship with scikit-learn, so those two need no files.
 """
 
 from .cifar10 import cifar10_labels, cifar10_png_images, load_cifar10
-from .dataset import DataFileMissingError, Dataset, default_data_dir
+from .dataset import DataFileMissingError, Dataset, default_data_dir, fixed_part
 from .digits import load_digits
 from .idx import idx_missing, load_fashion_mnist, load_mnist, parse_idx, read_idx
 from .mnist1d_data import load_mnist1d
@@ -30,6 +30,7 @@ __all__ = [
     "parse_idx",
     "read_idx",
     "idx_missing",
+    "fixed_part",
     "cifar10_png_images",
     "cifar10_labels",
     "RestrictedUnpickler",

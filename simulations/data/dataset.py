@@ -78,3 +78,15 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path:
     if not root.is_dir():
         raise DataFileMissingError(f"data_dir {str(root)!r} is not a folder")
     return root
+
+
+def fixed_part(size: int, total: int, rng: np.random.Generator, name: str) -> np.ndarray:
+    """Sorted indices of a fixed random part of ``size`` rows out of ``total`` (all rows when size = 0).
+
+    ``name`` is the config field that asked for it, named in the error when size > total.
+    """
+    if size == 0:
+        return np.arange(total)
+    if size > total:
+        raise ValueError(f"{name} must be at most the split's {total} examples; got {size}")
+    return np.sort(rng.choice(total, size=size, replace=False))

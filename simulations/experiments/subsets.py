@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from simulations.backends import Backend
-from simulations.data import DATASETS, Dataset, features, is_image, load_dataset
+from simulations.data import DATASETS, Dataset, features, fixed_part, is_image, load_dataset
 from simulations.estimators import check_coverage, subset_masks
 from simulations.store import ModelStore, config_hash
 from simulations.training import MLP, SmallCNN, SoftmaxRegression
@@ -159,20 +159,12 @@ class Problem:
         return len(self.y_train)
 
 
-def _part(size: int, total: int, rng: np.random.Generator, name: str) -> np.ndarray:
-    if size == 0:
-        return np.arange(total)
-    if size > total:
-        raise ValueError(f"{name} must be at most the split's {total} examples; got {size}")
-    return np.sort(rng.choice(total, size=size, replace=False))
-
-
 def prepare(cfg: SubsetTraining) -> Problem:
     """Load the dataset, take the configured part of it, standardise, and build the model spec."""
     data = load_dataset(cfg.dataset, cfg.data_dir or None)
     rng = np.random.default_rng(streams(cfg)[0])
-    tr = _part(cfg.train_size, len(data.y_train), rng, "train_size")
-    te = _part(cfg.test_size, len(data.y_test), rng, "test_size")
+    tr = fixed_part(cfg.train_size, len(data.y_train), rng, "train_size")
+    te = fixed_part(cfg.test_size, len(data.y_test), rng, "test_size")
     x_train, x_test = features(data)
     x_train, x_test = x_train[tr], x_test[te]
     classes = len(data.classes)

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from simulations.data import fixed_part
 from simulations.nlp.encoder import RaggedStates, cached_hidden_states, encoder_available, load_encoder
 from simulations.nlp.head import AttentionHead, head_probabilities, train_heads
 from simulations.nlp.hessian import loss_hessian, per_example_gradients
@@ -149,14 +150,6 @@ class NLPProblem:
         return len(self.y_train)
 
 
-def _part(size: int, total: int, rng: np.random.Generator, name: str) -> np.ndarray:
-    if size == 0:
-        return np.arange(total)
-    if size > total:
-        raise ValueError(f"{name} must be at most {total}; got {size}")
-    return np.sort(rng.choice(total, size=size, replace=False))
-
-
 def prepare(cfg: NLPTraining, workdir) -> NLPProblem:
     """Data, encoder and cached states for ``cfg``; the cache lives in ``cfg.cache`` or WORKDIR/.cache/nlp."""
     reason = encoder_available()
@@ -164,8 +157,8 @@ def prepare(cfg: NLPTraining, workdir) -> NLPProblem:
         raise ValueError(f"encoder: {reason}")
     data = load_sst2(cfg.data_dir or None)
     rng = np.random.default_rng(streams(cfg)[0])
-    tr = _part(cfg.train_size, len(data.y_train), rng, "train_size")
-    dv = _part(cfg.dev_size, len(data.y_dev), rng, "dev_size")
+    tr = fixed_part(cfg.train_size, len(data.y_train), rng, "train_size")
+    dv = fixed_part(cfg.dev_size, len(data.y_dev), rng, "dev_size")
     enc = load_encoder()
     cache = Path(cfg.cache) if cfg.cache else Path(workdir) / ".cache" / "nlp"
     text_tr, text_dv = [data.train_text[i] for i in tr], [data.dev_text[i] for i in dv]
