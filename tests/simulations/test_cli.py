@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -12,9 +13,9 @@ import pytest
 from simulations.cli import main
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "simulations.cli", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "simulations.cli", *args], capture_output=True, text=True, timeout=300, env=env
     )
 
 
@@ -148,7 +149,10 @@ def test_run_bad_set_leaves_no_folder(tmp_path, setting, needle):
 
 
 def test_reproduce_quick_writes_results_figures_and_report(tmp_path):
-    p = run_cli("reproduce", "--quick", "--out", str(tmp_path))
+    # without a data folder (as the README's main command runs): the experiments that need data
+    # files are skipped, saying why, and the others run
+    env = {k: v for k, v in os.environ.items() if k != "TAILMEM_DATA"}
+    p = run_cli("reproduce", "--quick", "--out", str(tmp_path), env=env)
     assert p.returncode == 0, p.stderr
     doc = json.loads((tmp_path / "feldman-examples" / "results.json").read_text())
     assert doc["results"]["all_match"] is True
@@ -171,6 +175,9 @@ def test_reproduce_quick_writes_results_figures_and_report(tmp_path):
     for name in ("memorization", "removal", "influence-pairs"):
         assert f"Experiment `{name}`" in report
         assert json.loads((tmp_path / name / "results.json").read_text())["quick"] is True
+    for name in ("composition-nets", "nlp-memorization", "nlp-removal", "nlp-attribution"):
+        assert f"Experiment `{name}` was skipped: " in report and f"[reproduce] {name} skipped: " in p.stderr
+        assert not (tmp_path / name).exists()
 
 
 def test_list_names_fields(capsys):
