@@ -4,6 +4,7 @@ May import :mod:`theory`; :mod:`theory` never imports this package.
 """
 
 __all__ = [
+    "backends",
     "cli",
     "experiments",
     "plots",
