@@ -14,6 +14,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 import zipfile
 from importlib import metadata
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
+    "progress_bar",
     "atomic_savez",
     "package_version",
     "git_revision",
@@ -162,3 +164,13 @@ def read_npz(path: str | Path, keys: tuple[str, ...] | None = None) -> dict[str,
             return {k: np.asarray(f[k]) for k in names}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from None
+
+
+def progress_bar(total: int, desc: str):
+    """A tqdm bar on stderr that disappears when closed; ``bar.update(k)`` advances it by k.
+
+    Long experiment runs show their progress with it (the results never depend on it).
+    """
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, file=sys.stderr, leave=False)

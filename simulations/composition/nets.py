@@ -30,6 +30,7 @@ default U(-1/sqrt(fan_in), 1/sqrt(fan_in)) rule (:mod:`simulations.training.mode
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -124,7 +125,7 @@ class SumNet:
         fan_in = {}
         for name in shapes:
             w = shapes[name.rsplit(".", 1)[0] + ".weight"]
-            fan_in[name] = int(torch.tensor(w[1:]).prod())
+            fan_in[name] = math.prod(w[1:])
         params = _uniform_init(shapes, fan_in, generator)
         for name in shapes:
             if ".b." in name:  # resnet: the second conv starts at zero, the block as its shortcut (Fixup)
@@ -164,4 +165,4 @@ class SumNet:
 
 def param_count(spec: SumNet) -> int:
     """Number of trainable parameters of one model."""
-    return sum(int(torch.tensor(s).prod()) for s in spec.param_shapes.values())
+    return sum(math.prod(s) for s in spec.param_shapes.values())

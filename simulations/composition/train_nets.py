@@ -30,6 +30,7 @@ from torch import Tensor
 from torch.func import grad, vmap
 
 from simulations.composition.nets import SumNet
+from simulations.composition.sum_task import sum_targets
 from simulations.training.models import stack_params
 from simulations.training.order import epoch_schedule, init_generator
 from theory._validate import check_finite, check_int
@@ -124,7 +125,7 @@ def train_sum_nets(
     wd = torch.as_tensor(wds, dtype=dtype, device=dev)
     pool_t = torch.as_tensor(pool).to(dev, dtype)
     items_t = torch.as_tensor(items, dtype=torch.int64, device=dev)
-    target = torch.as_tensor(np.asarray(values)[items].sum(1), dtype=dtype, device=dev)
+    target = torch.as_tensor(sum_targets(np.asarray(values), items), dtype=dtype, device=dev)
     step_fn = vmap(grad(_mse(spec)))
     everyone = [torch.arange(n)] * B
     t = 0
@@ -184,7 +185,7 @@ def train_sum_net_reference(
     params = {k: p.to(dtype).requires_grad_(True) for k, p in spec.init(init_generator(seed)).items()}
     opt = torch.optim.AdamW(list(params.values()), lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
     pool_t = torch.as_tensor(pool).to(dtype)
-    target = torch.as_tensor(np.asarray(values)[items].sum(1), dtype=dtype)
+    target = torch.as_tensor(sum_targets(np.asarray(values), items), dtype=dtype)
     items_t = torch.as_tensor(items, dtype=torch.int64)
     for epoch in range(epochs):
         index, weight, _ = epoch_schedule([torch.arange(len(items))], [seed], epoch, batch_size)

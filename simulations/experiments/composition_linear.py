@@ -35,7 +35,6 @@ alpha sweep at the first sigma; the n, d and s sweeps reuse it unchanged.
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +43,7 @@ from simulations.composition import fit_constant
 from simulations.composition.features import ALPHA_MAX
 from simulations.composition.sweep import learner_names, point_arrays, summarize
 from simulations.experiments import Experiment, register
+from simulations.results import progress_bar
 from theory._validate import check_finite, check_int
 
 __all__ = ["CompositionLinear", "QUICK", "point_arrays", "points", "claims", "run", "report", "plot"]
@@ -146,13 +146,6 @@ def points(cfg: CompositionLinear) -> tuple[list[dict], dict]:
     return list(out.values()), sweeps
 
 
-class _Progress:
-    def __init__(self, total: int):
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=total, desc="composition-linear points", file=sys.stderr, leave=False)
-
-
 def _slope(x, y) -> float | None:
     """Least-squares slope of log y on log x (None with fewer than two positive points)."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
@@ -249,7 +242,7 @@ def run(cfg: CompositionLinear, checkpoint=None) -> tuple[dict, dict]:
     """Every sweep point (reusing the finished ones of a ``checkpoint``), then the fitted rate
     constant and the summaries. Returns (JSON-ready results, arrays)."""
     pts, sweeps = points(cfg)
-    progress = _Progress(len(pts))
+    progress = progress_bar(len(pts), "composition-linear points")
     rows, per_run = {}, {}
     for pt in pts:
         got = checkpoint.load(pt["key"]) if checkpoint is not None else None
@@ -261,8 +254,8 @@ def run(cfg: CompositionLinear, checkpoint=None) -> tuple[dict, dict]:
                 checkpoint.save(pt["key"], {"point": pt}, A)
         rows[pt["key"]] = summarize(cfg, pt, A)
         per_run[pt["key"]] = A
-        progress.bar.update(1)
-    progress.bar.close()
+        progress.update(1)
+    progress.close()
 
     # ONE constant: least squares in log space over the alpha > 1 points at the first sigma
     s0 = f"{cfg.sigmas[0]:g}"

@@ -23,16 +23,17 @@ seeds. The run saves each architecture as it finishes (a checkpoint) and resumes
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from simulations.composition.measure import mean_se
 from simulations.composition.nets import ARCHS, SumNet, param_count
 from simulations.composition.sum_task import DIGITS, TEST_SETS, digit_probabilities, make_sum_task
 from simulations.composition.train_nets import predict_sum_nets, train_sum_nets
 from simulations.experiments import Experiment, register
+from simulations.results import progress_bar
 from theory._validate import check_finite, check_int
 
 __all__ = ["CompositionNets", "QUICK", "PUBLISHED_ONE_SHOT", "run", "report", "plot", "unavailable"]
@@ -140,11 +141,6 @@ def _task(cfg: CompositionNets):
     return task, seeds, sets
 
 
-def _mean_se(x: np.ndarray) -> dict:
-    x = np.asarray(x, dtype=np.float64)
-    return {"mean": float(x.mean()), "se": float(x.std(ddof=1) / np.sqrt(x.size)), "n": int(x.size)}
-
-
 def _verdict(d: dict, k: float = 2.0) -> str:
     """'holds' if the difference is more than k SEs above 0, 'reversed' if more than k below, else
     'unresolved' (k = 2; with few seeds the SE itself is rough, so this is a screen, not a test)."""
@@ -157,14 +153,7 @@ def _verdict(d: dict, k: float = 2.0) -> str:
 
 def _paired(a: np.ndarray, b: np.ndarray) -> dict:
     """Mean and SE of the paired difference a - b over seeds."""
-    return _mean_se(np.asarray(a) - np.asarray(b))
-
-
-class _Progress:
-    def __init__(self, total: int):
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=total, desc="composition-nets steps", file=sys.stderr, leave=False)
+    return mean_se(np.asarray(a) - np.asarray(b))
 
 
 def run(cfg: CompositionNets, checkpoint=None) -> tuple[dict, dict]:
@@ -174,7 +163,7 @@ def run(cfg: CompositionNets, checkpoint=None) -> tuple[dict, dict]:
     model_wds = np.repeat(np.asarray(cfg.weight_decays, dtype=np.float64), cfg.seeds)
     n_train = len(task.train)
     steps = cfg.epochs * -(-n_train // cfg.batch_size)
-    progress = _Progress(steps * len(cfg.archs))
+    progress = progress_bar(steps * len(cfg.archs), "composition-nets steps")
     targets = {name: task.targets(items) for name, items in sets.items()}
     sq_err, walls = {}, {}
     for arch in cfg.archs:
@@ -182,7 +171,7 @@ def run(cfg: CompositionNets, checkpoint=None) -> tuple[dict, dict]:
         got = checkpoint.load(arch) if checkpoint is not None else None
         if got is not None:
             meta, A = got
-            progress.bar.update(steps)
+            progress.update(steps)
         else:
             t0 = time.perf_counter()
             params = train_sum_nets(
@@ -196,7 +185,7 @@ def run(cfg: CompositionNets, checkpoint=None) -> tuple[dict, dict]:
                 batch_size=cfg.batch_size,
                 lr=cfg.lr,
                 device=cfg.device,
-                progress=progress.bar.update,
+                progress=progress.update,
             )
             A = {
                 f"pred_{name}": predict_sum_nets(spec, params, task.pool, items, device=cfg.device)
@@ -207,7 +196,7 @@ def run(cfg: CompositionNets, checkpoint=None) -> tuple[dict, dict]:
                 checkpoint.save(arch, meta, A)
         walls[arch] = meta["train_seconds"]
         sq_err[arch] = {name: (A[f"pred_{name}"] - targets[name][None, :]) ** 2 for name in sets}
-    progress.bar.close()
+    progress.close()
     results = summarize(cfg, task, sq_err, walls, model_seeds)
     arrays = {
         "archs": np.array(cfg.archs),
@@ -231,7 +220,7 @@ def summarize(cfg: CompositionNets, task, sq_err: dict, walls: dict, model_seeds
         for i, wd in enumerate(cfg.weight_decays):
             cols = slice(i * R, (i + 1) * R)
             table[arch][f"{wd:g}"] = {
-                name: _mean_se(sq_err[arch][name][cols].mean(axis=1)) for name in EVAL_SETS
+                name: mean_se(sq_err[arch][name][cols].mean(axis=1)) for name in EVAL_SETS
             }
     per_model = {a: {s: sq_err[a][s].mean(axis=1) for s in EVAL_SETS} for a in cfg.archs}
     claims = []

@@ -10,7 +10,6 @@ noise, label priors (skewed, block-correlated) and the disparate-effect subgroup
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +19,7 @@ from simulations.experiments import Experiment, register
 from simulations.experiments.feldman_examples import PUBLISHED_DISPARATE
 from simulations.feldman import LabelPrior, parse_learner
 from simulations.feldman.simulate import simulate
+from simulations.results import progress_bar
 from theory._validate import check_finite, check_int, check_prob
 
 __all__ = ["FeldmanBound", "QUICK", "run", "report", "theory_cost"]
@@ -131,16 +131,6 @@ def theory_cost(learner: str, prior, n: int, m: int, kappa: float, variant: str)
     return None
 
 
-class _Progress:
-    def __init__(self, total: int):
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=total, desc="feldman-bound trials", file=sys.stderr, leave=False)
-
-    def __call__(self, k: int) -> None:
-        self.bar.update(k)
-
-
 _SUMS = ("acc_sum", "acc_count", "errn", "errn_conf", "mem_by_ell", "examples_by_ell", "num_points_by_ell")
 
 
@@ -199,7 +189,8 @@ def run(cfg: FeldmanBound, checkpoint=None) -> tuple[dict, dict]:
         + 2
         + 3
     )
-    progress = _Progress(n_points * cfg.trials)
+    bar = progress_bar(n_points * cfg.trials, "feldman-bound trials")
+    progress = bar.update
     key = iter(range(10**6))
     out: dict = {}
     arrays: dict = {}
@@ -332,7 +323,7 @@ def run(cfg: FeldmanBound, checkpoint=None) -> tuple[dict, dict]:
                 "cost_published": pub_cost if papers else None,
             }
         )
-    progress.bar.close()
+    bar.close()
     everything = [
         r
         for k in (
