@@ -312,11 +312,9 @@ def _benchmark(args) -> int:
     check_int("--ray-models", args.ray_models, low=2)
     check_int("--ray-tasks", args.ray_tasks, low=2, high=args.ray_models)
     check_int("--ray-epochs", args.ray_epochs, low=1)
-    if args.device == "cuda":
-        import torch
+    from simulations.training.engine import require_device
 
-        if not torch.cuda.is_available():
-            raise ValueError("--device cuda: torch sees no CUDA device")
+    require_device(args.device, name="--device")
     if args.which in ("all", "bound"):
         bound_benchmark(args.N)
     if args.which in ("all", "feldman"):

@@ -93,9 +93,7 @@ def opt_error(
     L = int(small[0]) if small.size else acc.size - 1
     ells = np.arange(L + 1)
     mass = np.exp(
-        math.log(prior.N)
-        + _log_binoms(n, ells)
-        + log_moment_ladder(prior, n, L, variant=variant)[1]
+        math.log(prior.N) + _log_binoms(n, ells) + log_moment_ladder(prior, n, L, variant=variant)[1]
     )
     # opt lies in [total, total + rest], and in [0, 1 - 1/m] (acc_l >= 1/m)
     lo = _clip_prob(mass @ (1.0 - acc[: L + 1]), 1.0 - 1.0 / m)

@@ -247,9 +247,7 @@ def from_counts(counts: Sequence[float] | np.ndarray, *, name: str = "counts") -
     if not np.isfinite(arr).all():
         raise ValueError("counts: entries must be finite (found NaN or inf); valid range [0, inf)")
     if (arr < 0).any():
-        raise ValueError(
-            f"counts: entries must be >= 0 (found {arr.min():g}); valid range [0, inf)"
-        )
+        raise ValueError(f"counts: entries must be >= 0 (found {arr.min():g}); valid range [0, inf)")
     if not (arr > 0).any():
         raise ValueError("counts: all entries are zero; at least one must be positive")
     vals, mult = np.unique(arr, return_counts=True)
@@ -288,9 +286,7 @@ def from_density(dist, N: int, *, nodes: int | None = None) -> FrequencyPrior:
     return FrequencyPrior(lv, counts[keep], f"{label}-density(N={N}, nodes={K})")
 
 
-def mixture(
-    components: Sequence[FrequencyPrior], masses: Sequence[float] | None = None
-) -> FrequencyPrior:
+def mixture(components: Sequence[FrequencyPrior], masses: Sequence[float] | None = None) -> FrequencyPrior:
     r"""Finite mixture: the union of the components' points.
 
     With ``masses`` (nonnegative, any positive sum) component j's points are rescaled so that

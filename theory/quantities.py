@@ -83,9 +83,7 @@ def tau(prior: FrequencyPrior, n: int, ell: int = 1, *, variant: str = "fixed") 
     return float(taus(prior, n, [ell], variant=variant)[0])
 
 
-def expected_seen_count(
-    prior: FrequencyPrior, n: int, ell: int, *, variant: str = "fixed"
-) -> float:
+def expected_seen_count(prior: FrequencyPrior, n: int, ell: int, *, variant: str = "fixed") -> float:
     r"""Expected number of points seen exactly ``ell`` times: :math:`N\binom{n}{\ell}M(\ell, n-\ell)`.
 
     ``ell = 0`` gives the expected number of unseen points.

@@ -31,6 +31,7 @@ from torch.func import grad, vmap
 
 from simulations.composition.nets import SumNet
 from simulations.composition.sum_task import sum_targets
+from simulations.training.engine import exact_kernels
 from simulations.training.models import stack_params
 from simulations.training.order import epoch_schedule, init_generator
 from theory._validate import check_finite, check_int
@@ -85,6 +86,7 @@ def _check(pool, values, items, epochs, batch_size, lr):
     return items
 
 
+@exact_kernels()
 def train_sum_nets(
     spec: SumNet,
     pool: np.ndarray,
@@ -145,6 +147,7 @@ def train_sum_nets(
 
 
 @torch.no_grad()
+@exact_kernels()
 def predict_sum_nets(
     spec: SumNet,
     params: dict[str, Tensor],
@@ -165,6 +168,7 @@ def predict_sum_nets(
     return torch.cat(out, dim=1).cpu().double().numpy()
 
 
+@exact_kernels()
 def train_sum_net_reference(
     spec: SumNet,
     pool,

@@ -158,6 +158,9 @@ def _paired(a: np.ndarray, b: np.ndarray) -> dict:
 
 def run(cfg: CompositionNets, checkpoint=None) -> tuple[dict, dict]:
     """Train every architecture (reusing finished ones of a ``checkpoint``) and measure test losses."""
+    from simulations.training.engine import require_device
+
+    require_device(cfg.device)
     task, seeds, sets = _task(cfg)
     model_seeds = np.tile(seeds, len(cfg.weight_decays))
     model_wds = np.repeat(np.asarray(cfg.weight_decays, dtype=np.float64), cfg.seeds)

@@ -225,11 +225,10 @@ def train_models(
     stores of retraining runs from the subset models' own. Returns (correct_train (m, n),
     correct_test (m, k), store folder, models trained now, seconds).
     """
-    if cfg.device == "cuda" and cfg.backend == "local":  # with ray the GPUs are on the workers
-        import torch
+    if cfg.backend == "local":  # with ray the GPUs are on the workers
+        from simulations.training.engine import require_device
 
-        if not torch.cuda.is_available():
-            raise ValueError("device: 'cuda' was asked for but torch sees no CUDA device; use device=cpu")
+        require_device(cfg.device)
     config = {**training_config(cfg), **(key or {}), **({"retraining": name} if name else {})}
     store = ModelStore(store_folder(cfg, workdir, name, key), config, masks, seeds, n_test=len(prob.y_test))
     t0 = time.perf_counter()

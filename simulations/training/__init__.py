@@ -2,10 +2,12 @@
 
 from simulations.training.engine import (
     correctness_batched,
+    exact_kernels,
     init_stacked,
     logits_batched,
     predict_batched,
     probabilities_batched,
+    require_device,
     train_batched,
 )
 from simulations.training.models import MLP, SmallCNN, SoftmaxRegression, SpecModule, stack_params
@@ -28,5 +30,7 @@ __all__ = [
     "predict_batched",
     "probabilities_batched",
     "correctness_batched",
+    "require_device",
+    "exact_kernels",
     "train_one",
 ]

@@ -23,6 +23,7 @@ comes from an explicit CPU ``torch.Generator``, so results do not depend on the 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -43,6 +44,8 @@ __all__ = [
     "probabilities_batched",
     "correctness_batched",
     "check_training_args",
+    "require_device",
+    "exact_kernels",
 ]
 
 
@@ -59,6 +62,36 @@ def _check_seeds(seeds) -> list[int]:
     if not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(f"seeds must be integers; got dtype {arr.dtype}")
     return [check_int("seeds entry", int(s), low=0, high=2**63 - 1) for s in arr]
+
+
+@contextmanager
+def exact_kernels():
+    """cuDNN convolutions made deterministic and kept in float32 (no TF32) while inside; no-op on CPU.
+
+    cuDNN may otherwise pick a nondeterministic convolution algorithm (``cudnn.deterministic``),
+    so a batch retrained after a kill could differ in its last bits, and on Ampere and later it
+    runs float32 convolutions in TF32 (``cudnn.conv.fp32_precision``, about 1e-3 relative
+    error). Matrix products are already IEEE float32 by default. The previous settings come back
+    on exit. Usable as a decorator.
+    """
+    c = torch.backends.cudnn
+    old = (c.deterministic, c.benchmark, c.conv.fp32_precision)
+    c.deterministic, c.benchmark = True, False
+    c.conv.fp32_precision = "ieee"
+    try:
+        yield
+    finally:
+        c.deterministic, c.benchmark = old[0], old[1]
+        c.conv.fp32_precision = old[2]
+
+
+def require_device(device: str, *, name: str = "device") -> str:
+    """Return ``device`` ('cpu' or 'cuda') if torch can use it here; else ValueError naming ``name``."""
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"{name} must be 'cpu' or 'cuda'; got {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{name}: 'cuda' was asked for but torch sees no CUDA device; use {name}=cpu")
+    return device
 
 
 def check_training_args(
@@ -124,6 +157,7 @@ def default_group_size(device) -> int:
     return 4096 if torch.device(device).type == "cuda" else 64
 
 
+@exact_kernels()
 def train_batched(
     spec: ModelSpec,
     x,
@@ -232,13 +266,21 @@ def _vmap_step(spec: ModelSpec, h: dict):
     return step
 
 
+CONV_EVAL_PAIRS = 2**16  # models x examples per forward chunk of a convolutional spec
+
+
+@exact_kernels()
 def logits_batched(spec: ModelSpec, params: dict[str, Tensor], x, batch_size: int = 1024) -> Tensor:
     """Logits of all B models on x, shape (B, n_x, classes), computed in chunks of ``batch_size``.
 
-    x is moved to the parameters' device and dtype; no gradients are recorded.
+    x is moved to the parameters' device and dtype; no gradients are recorded. For convolutional
+    specs the chunk shrinks so that B x chunk stays within ``CONV_EVAL_PAIRS`` (each pair holds
+    a full feature map: 250 CIFAR models x 1024 images would need about 17 GB per layer).
     """
     batch_size = check_int("batch_size", batch_size, low=1)
     ref = next(iter(params.values()))
+    if not is_dense(spec):
+        batch_size = max(1, min(batch_size, CONV_EVAL_PAIRS // ref.shape[0]))
     x = torch.as_tensor(x).to(ref.device, ref.dtype)
     if x.ndim == 0 or x.shape[0] == 0 or x[0].numel() != spec.in_dim:
         raise ValueError(

@@ -55,14 +55,14 @@ def epoch_schedule(
 
     Returns ``(index, weight, active)`` with shapes (S, B, batch_size), (S, B, batch_size) and
     (S, B), S = :math:`\max_b \lceil m_b / \text{batch\_size} \rceil`. ``index[s, b]`` holds the
-    example indices of model b's chunk s (padded with 0), ``weight[s, b, j]`` is 1.0 for a real
-    example and 0.0 for padding, ``active[s, b]`` is True iff model b has a chunk s.
+    example indices of model b's chunk s (padded with 0), ``weight[s, b, j]`` (float32) is 1.0 for
+    a real example and 0.0 for padding, ``active[s, b]`` is True iff model b has a chunk s.
     All on the CPU; one ``randperm`` per model, no per-example loop.
     """
     B = len(subsets)
     steps = max(math.ceil(s.numel() / batch_size) for s in subsets)
     index = torch.zeros(B, steps * batch_size, dtype=torch.int64)
-    weight = torch.zeros(B, steps * batch_size, dtype=torch.float64)
+    weight = torch.zeros(B, steps * batch_size, dtype=torch.float32)  # 0/1: exact in any float
     for b, (subset, seed) in enumerate(zip(subsets, seeds, strict=True)):
         m = subset.numel()
         index[b, :m] = epoch_permutation(subset, seed, epoch)

@@ -12,13 +12,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from simulations.training.engine import check_training_args
+from simulations.training.engine import check_training_args, exact_kernels
 from simulations.training.models import ModelSpec, SpecModule
 from simulations.training.order import epoch_permutation, init_generator
 
 __all__ = ["train_one"]
 
 
+@exact_kernels()
 def train_one(
     spec: ModelSpec,
     x,

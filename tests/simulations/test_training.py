@@ -256,16 +256,46 @@ def test_mlp_train_flops_by_hand():
     assert mlp_train_flops(MLP(in_dim=40, hidden=(100, 100), classes=10)) == 82_000
 
 
-@pytest.mark.gpu
-@pytest.mark.parametrize("kind", sorted(SPECS))
-def test_cpu_and_cuda_agree(kind):
+def test_conv_logits_chunks_shrink_with_the_number_of_models(monkeypatch):
+    # a CNN's evaluation chunk is cut so models x rows stays within CONV_EVAL_PAIRS; rows are
+    # independent, so the logits equal each model's own forward pass on all of x at once
+    import simulations.training.engine as engine
+
+    spec = SPECS["cnn"]
+    params = init_stacked(spec, [1, 2, 3])
+    x, _, _, _ = _problem(n=50)
+    seen, vmap = [], torch.func.vmap
+
+    def recording_vmap(fn, **kw):
+        batched = vmap(fn, **kw)
+        return lambda p, xb: seen.append(xb.shape[0]) or batched(p, xb)
+
+    monkeypatch.setattr(torch.func, "vmap", recording_vmap)
+    monkeypatch.setattr(engine, "CONV_EVAL_PAIRS", 3 * 7)
+    got = engine.logits_batched(spec, params, x)
+    assert seen == [7] * 7 + [1]  # 21 pairs / 3 models = 7 rows per chunk, 50 rows
+    monkeypatch.undo()
+    xt = torch.as_tensor(x).float()
+    want = torch.stack([spec.apply({k: v[b] for k, v in params.items()}, xt) for b in range(3)])
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_exact_kernels_sets_and_restores_cudnn_flags():
+    from simulations.training import exact_kernels
+
+    c = torch.backends.cudnn
+    before = (c.deterministic, c.benchmark, c.conv.fp32_precision)
+    with exact_kernels():
+        assert (c.deterministic, c.benchmark, c.conv.fp32_precision) == (True, False, "ieee")
+    assert (c.deterministic, c.benchmark, c.conv.fp32_precision) == before
+
+
+def test_require_device_names_the_parameter():
+    from simulations.training import require_device
+
+    assert require_device("cpu") == "cpu"
+    with pytest.raises(ValueError, match=r"^--device must be 'cpu' or 'cuda'; got 'tpu'$"):
+        require_device("tpu", name="--device")
     if not torch.cuda.is_available():
-        pytest.skip("CUDA not available")
-    spec = SPECS[kind]
-    x, y, masks, seeds = _problem(B=3)
-    cpu = train_batched(spec, x, y, masks, seeds, dtype=torch.float64, device="cpu", **HYPER)
-    gpu = train_batched(spec, x, y, masks, seeds, dtype=torch.float64, device="cuda", **HYPER)
-    assert gpu["b0" if kind != "cnn" else "b_out"].device.type == "cuda"
-    _assert_params_close(cpu, gpu)
-    ref = train_one(spec, x, y, masks[0], int(seeds[0]), dtype=torch.float64, device="cuda", **HYPER)
-    _assert_params_close({k: v[0] for k, v in gpu.items()}, ref)
+        with pytest.raises(ValueError, match=r"^device: 'cuda' was asked for but torch sees no CUDA device"):
+            require_device("cuda")
