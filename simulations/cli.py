@@ -354,8 +354,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tailmem: error: {msg}", file=sys.stderr)
         return 2
     except MemoryError:
-        print("tailmem: error: out of memory; lower the sizes (N, n) or batch_trials", file=sys.stderr)
+        print("tailmem: error: out of memory; lower the sizes (see tailmem list)", file=sys.stderr)
         return 2
+    except RuntimeError as exc:  # torch's allocators raise RuntimeError (CUDA: its subclass OutOfMemoryError)
+        text = str(exc)
+        if "can't allocate" not in text and "out of memory" not in text.lower():
+            raise
+        first = text.splitlines()[0][:120]
+        print(f"tailmem: error: out of memory ({first}); lower the sizes", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tailmem: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

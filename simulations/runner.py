@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 import shutil
 import sys
 import time
@@ -22,7 +23,40 @@ from simulations.results import (
     to_jsonable,
 )
 
-__all__ = ["run_experiment", "reproduce"]
+__all__ = ["run_experiment", "reproduce", "check_out_folder"]
+
+# where models are trained, not what they are: a re-run may change them
+_PLACEMENT = ("backend", "ray_address", "ray_cpus", "ray_gpus")
+
+
+def check_out_folder(out: Path, cfg) -> None:
+    """Refuse (ValueError) to replace ``out`` unless it is absent or holds results of ``cfg`` itself.
+
+    Re-running a command rewrites its folder; a folder of another configuration (or one that is
+    not a results folder at all) is left untouched, and the error names the differing fields.
+    Fields that only say where models are trained (``backend``, ``ray_*``) may differ.
+    """
+    out = Path(out)
+    if not out.exists():
+        return
+    doc = out / "results.json"
+    if not out.is_dir() or not doc.is_file():
+        raise ValueError(f"--out: {out} exists and is not a tailmem results folder; choose another --out")
+    try:
+        old = json.loads(doc.read_text(encoding="utf-8"))["config"]
+        if not isinstance(old, dict):
+            raise TypeError("config is not an object")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"--out: {doc} is not a readable tailmem results file ({exc}); move it") from None
+    new = json.loads(json.dumps(to_jsonable(cfg)))
+    diff = [k for k in sorted(set(old) | set(new)) if k not in _PLACEMENT and old.get(k) != new.get(k)]
+    if diff:
+        shown = ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in diff[:3])
+        more = f" and {len(diff) - 3} more" if len(diff) > 3 else ""
+        raise ValueError(
+            f"--out: {out} holds results of another configuration ({shown}{more}); "
+            "choose another --out or delete that folder"
+        )
 
 
 def run_experiment(
@@ -38,6 +72,7 @@ def run_experiment(
     run (:mod:`simulations.experiments.subsets`): they are never deleted on error.
     """
     out = Path(out)
+    check_out_folder(out, cfg)
     start = time.perf_counter()
     params = inspect.signature(exp.run).parameters
     kwargs = {"workdir": out.parent} if "workdir" in params else {}
@@ -91,10 +126,17 @@ def reproduce(
     flag = " --quick" if quick else ""
     extra = f" --data-dir {data_dir}" if data_dir else ""
     flags = "".join(" --" + p.replace("_", "-", 1).replace("=", " ", 1) for p in placement or [])
+    configs = {}
+    for name in names():  # every folder checked before anything runs: a refusal loses nothing
+        exp = get(name)
+        trains = "backend" in {f.name for f in dataclasses.fields(exp.config)}
+        overrides = placement if trains else None
+        configs[name] = make_config(exp, quick=quick, data_dir=data_dir, overrides=overrides)
+        check_out_folder(out / name, configs[name])
     for name in names():
         exp = get(name)
         trains = "backend" in {f.name for f in dataclasses.fields(exp.config)}
-        cfg = make_config(exp, quick=quick, data_dir=data_dir, overrides=placement if trains else None)
+        cfg = configs[name]
         reason = exp.unavailable(cfg) if exp.unavailable is not None else None
         if reason:
             print(f"[reproduce] {name} skipped: {reason}", file=log, flush=True)

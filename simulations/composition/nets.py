@@ -13,14 +13,14 @@ layer) does not. Here, for an item :math:`x = (x_1, x_2, x_3)` of three 28x28 im
 - ``cross-channel``: the same conv stack on the 3-channel image (conv 3 -> c_1 first, so
   channels mix at once), linear to 3h, ReLU, then the two-layer head.
 
-``encoder="resnet"`` replaces the two-conv encoder by a residual one of the ResNet-18 class
-for GPU runs: a 3x3 stem to ``channels[0]``, then per width in ``channels`` two basic blocks
-(3x3 conv, ReLU, 3x3 conv, plus the input through a 1x1 conv where the shape changes; the
-first block of every stage after the first has stride 2), global average pooling and the
-linear map to h. ``channels=(64, 128, 256, 512)`` is ResNet-18's layout without batch
-normalisation (a stateless model is what vmap batches); instead the second conv of every block
-(weight and bias) starts at zero (as in Fixup, Zhang, Dauphin & Ma 2019), so each block starts
-as its shortcut.
+``encoder="resnet"`` replaces the two-conv encoder by the residual trunk of
+:mod:`simulations.training.resnet` (ResNet-18 class) for GPU runs: a 3x3 stem to
+``channels[0]``, then per width in ``channels`` two basic blocks (3x3 conv, ReLU, 3x3 conv,
+plus the input through a 1x1 conv where the shape changes; the first block of every stage
+after the first has stride 2), global average pooling and the linear map to h.
+``channels=(64, 128, 256, 512)`` is ResNet-18's layout without batch normalisation (a
+stateless model is what vmap batches); instead the second conv of every block (weight and bias)
+starts at zero (as in Fixup, Zhang, Dauphin & Ma 2019), so each block starts as its shortcut.
 
 Each spec is shapes only: ``init(generator)`` draws one model's parameters with PyTorch's
 default U(-1/sqrt(fan_in), 1/sqrt(fan_in)) rule (:mod:`simulations.training.models`), and
@@ -37,14 +37,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from simulations.training.models import _check_generator, _uniform_init
+from simulations.training.models import fixup_init
+from simulations.training.resnet import resnet_features, resnet_shapes
 from theory._validate import check_int
 
 __all__ = ["ARCHS", "ENCODERS", "SumNet", "param_count"]
 
 ARCHS = ("sum", "linear", "two-layer", "cross-channel")
 ENCODERS = ("cnn", "resnet")
-_BLOCKS = 2  # basic blocks per resnet stage, as in ResNet-18
 SIDE = 28
 _K, _S = 5, 2  # conv kernel and stride: 28 -> 12 -> 4
 
@@ -76,16 +76,6 @@ class SumNet:
         check_int("hidden", self.hidden, low=1, high=65_536)
         check_int("head_hidden", self.head_hidden, low=1, high=65_536)
 
-    def _blocks(self):
-        """(name, in width, out width, stride) of every resnet basic block, in order."""
-        out, width = [], self.channels[0]
-        for i, c in enumerate(self.channels):
-            for j in range(_BLOCKS):
-                stride = 2 if i > 0 and j == 0 else 1
-                out.append((f"s{i}b{j}", width, c, stride))
-                width = c
-        return out
-
     def _encoder_shapes(self, cin: int, feat: int) -> dict[str, tuple[int, ...]]:
         if self.encoder == "cnn":
             c1, c2 = self.channels
@@ -97,12 +87,7 @@ class SumNet:
                 "enc.weight": (feat, 16 * c2),
                 "enc.bias": (feat,),
             }
-        shapes = {"stem.weight": (self.channels[0], cin, 3, 3), "stem.bias": (self.channels[0],)}
-        for name, a, c, stride in self._blocks():
-            shapes |= {f"{name}.a.weight": (c, a, 3, 3), f"{name}.a.bias": (c,)}
-            shapes |= {f"{name}.b.weight": (c, c, 3, 3), f"{name}.b.bias": (c,)}
-            if stride != 1 or a != c:
-                shapes |= {f"{name}.skip.weight": (c, a, 1, 1), f"{name}.skip.bias": (c,)}
+        shapes = resnet_shapes(cin, self.channels)
         return shapes | {"enc.weight": (feat, self.channels[-1]), "enc.bias": (feat,)}
 
     @property
@@ -120,17 +105,7 @@ class SumNet:
         return shapes
 
     def init(self, generator: torch.Generator) -> dict[str, Tensor]:
-        _check_generator(generator)
-        shapes = self.param_shapes
-        fan_in = {}
-        for name in shapes:
-            w = shapes[name.rsplit(".", 1)[0] + ".weight"]
-            fan_in[name] = math.prod(w[1:])
-        params = _uniform_init(shapes, fan_in, generator)
-        for name in shapes:
-            if ".b." in name:  # resnet: the second conv starts at zero, the block as its shortcut (Fixup)
-                params[name].zero_()
-        return params
+        return fixup_init(self.param_shapes, generator)
 
     def _conv(self, p, x: Tensor) -> Tensor:
         if self.encoder == "resnet":
@@ -140,13 +115,7 @@ class SumNet:
         return F.relu(F.linear(z.flatten(1), p["enc.weight"], p["enc.bias"]))
 
     def _resnet(self, p, x: Tensor) -> Tensor:
-        z = F.relu(F.conv2d(x, p["stem.weight"], p["stem.bias"], padding=1))
-        for name, _a, _c, stride in self._blocks():
-            r = F.relu(F.conv2d(z, p[f"{name}.a.weight"], p[f"{name}.a.bias"], stride=stride, padding=1))
-            r = F.conv2d(r, p[f"{name}.b.weight"], p[f"{name}.b.bias"], padding=1)
-            skip = f"{name}.skip.weight"
-            z = F.relu(r + (F.conv2d(z, p[skip], p[f"{name}.skip.bias"], stride=stride) if skip in p else z))
-        return F.relu(F.linear(z.mean(dim=(2, 3)), p["enc.weight"], p["enc.bias"]))
+        return F.relu(F.linear(resnet_features(p, x, self.channels), p["enc.weight"], p["enc.bias"]))
 
     def apply(self, params: dict[str, Tensor], x: Tensor) -> Tensor:
         """Predictions (b,) for items x of shape (b, 3, 28, 28)."""

@@ -97,7 +97,10 @@ def analyse(cfg: Memorization, sr: SubsetRun) -> tuple[dict, dict]:
             "se_median": float(np.nanmedian(mem.se)),
             "se_max": float(np.nanmax(mem.se)),
             "se_bound_bernoulli": float(np.sqrt(1 / (4 * r * t) + 1 / (4 * (1 - r) * t))),
-            "by_class": [float(np.nanmean(mem.value[p.y_train == c])) for c in range(len(p.data.classes))],
+            "by_class": [  # None for a class absent from a small train_size
+                float(np.nanmean(mem.value[p.y_train == c])) if (p.y_train == c).any() else None
+                for c in range(len(p.data.classes))
+            ],
         },
         "split_half": {
             "z_mean": float(zf.mean()),
@@ -148,6 +151,10 @@ def run(cfg: Memorization, workdir=".") -> tuple[dict, dict]:
     the per-example held-out accuracy averaged over all ratios is reported as a C-score proxy
     (Jiang et al. average over ratios 0.1..0.9, papers.md §3).
     """
+    if cfg.dataset == "cifar10":  # read (and check) the C-scores before hours of training, not after
+        from simulations.data import load_cifar10_cscores
+
+        load_cifar10_cscores(cfg.data_dir or None)
     res, arrays = analyse(cfg, subset_run(cfg, workdir))
     if cfg.heldout_ratios:
         by_ratio = {f"{cfg.ratio:g}": arrays["heldout"]}

@@ -25,9 +25,11 @@ one backend is resumed on the other, and both give the same results bit for bit.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import sys
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +38,7 @@ from simulations.backends import Backend
 from simulations.data import DATASETS, Dataset, features, fixed_part, is_image, load_dataset
 from simulations.estimators import check_coverage, subset_masks
 from simulations.store import ModelStore, config_hash
-from simulations.training import MLP, SmallCNN, SoftmaxRegression
+from simulations.training import MLP, ResNet, SmallCNN, SoftmaxRegression
 from simulations.training.subsets import train_into_store
 from theory._validate import check_finite, check_int
 
@@ -53,7 +55,7 @@ __all__ = [
     "streams",
 ]
 
-MODELS = ("softmax", "mlp", "cnn")
+MODELS = ("softmax", "mlp", "cnn", "resnet")
 
 
 @dataclass(frozen=True)
@@ -64,9 +66,9 @@ class SubsetTraining:
     data_dir: str = ""  # folder laid out as shared/data; "" = $TAILMEM_DATA (mnist1d, digits need none)
     train_size: int = 0  # 0 = the whole training split, else a fixed random part of it
     test_size: int = 0  # 0 = the whole test split, else a fixed random part of it
-    model: str = "mlp"  # softmax | mlp | cnn (cnn: image datasets)
+    model: str = "mlp"  # softmax | mlp | cnn | resnet (cnn, resnet: image datasets)
     hidden: tuple[int, ...] = (100, 100)  # mlp hidden widths
-    channels: tuple[int, ...] = (16, 32)  # cnn conv channels
+    channels: tuple[int, ...] = (16, 32)  # cnn conv channels; resnet stage widths (1 to 4)
     models: int = 2000  # t, the number of subset models
     ratio: float = 0.7  # r, subset size / training-split size
     paired: bool = False  # models in complementary pairs of halves (needs ratio 0.5, even models)
@@ -91,26 +93,28 @@ class SubsetTraining:
             raise ValueError(f"model must be one of {', '.join(MODELS)}; got {self.model!r}")
         if self.device not in ("cpu", "cuda"):
             raise ValueError(f"device must be 'cpu' or 'cuda'; got {self.device!r}")
-        check_int("train_size", self.train_size, low=0)
-        check_int("test_size", self.test_size, low=0)
-        for name, widths in (("hidden", self.hidden), ("channels", self.channels)):
+        for name, least in (("train_size", 20), ("test_size", 10)):  # 0 = the whole split
+            size = check_int(name, getattr(self, name), low=0)
+            if 0 < size < least:
+                raise ValueError(f"{name} must be 0 (the whole split) or at least {least}; got {size}")
+        for name, widths, widest in (("hidden", self.hidden, 65_536), ("channels", self.channels, 4096)):
             if not isinstance(widths, tuple) or not widths:
                 raise ValueError(f"{name} must be a non-empty tuple of widths; got {widths!r}")
             for w in widths:
-                check_int(f"{name} entry", w, low=1)
-        check_int("models", self.models, low=2)
+                check_int(f"{name} entry", w, low=1, high=widest)
+        check_int("models", self.models, low=2, high=10**6)
         check_finite("ratio", self.ratio, low=0.0, high=1.0, low_open=True, high_open=True)
         if self.paired and (self.ratio != 0.5 or self.models % 2):
             raise ValueError(
                 f"paired: complementary halves need ratio 0.5 and an even number of models; "
                 f"got ratio {self.ratio:g}, models {self.models}"
             )
-        check_int("epochs", self.epochs, low=1)
-        check_int("batch_size", self.batch_size, low=1)
+        check_int("epochs", self.epochs, low=1, high=100_000)
+        check_int("batch_size", self.batch_size, low=1, high=65_536)
         check_finite("lr", self.lr, low=0.0, low_open=True)
         check_finite("momentum", self.momentum, low=0.0, high=1.0, high_open=True)
         check_finite("weight_decay", self.weight_decay, low=0.0)
-        check_int("models_per_batch", self.models_per_batch, low=1)
+        check_int("models_per_batch", self.models_per_batch, low=1, high=100_000)
         check_int("seed", self.seed, low=0)
         if self.backend == "local" and self.ray_gpus != 1.0:
             raise ValueError(f"ray_gpus: only with backend 'ray'; got {self.ray_gpus!r} with backend 'local'")
@@ -158,6 +162,20 @@ class Problem:
     def n(self) -> int:
         return len(self.y_train)
 
+    @cached_property
+    def fingerprint(self) -> str:
+        """SHA-256 (first 16 hex digits) of the arrays trained and tested on, with dtypes and shapes.
+
+        Part of the store's key: the same configuration on other data (another ``data_dir``,
+        another copy of a dataset) gets its own store instead of another's models.
+        """
+        h = hashlib.sha256()
+        for a in (self.x_train, self.y_train, self.x_test, self.y_test):
+            a = np.ascontiguousarray(a)
+            h.update(f"{a.dtype.str}{a.shape}".encode())
+            h.update(memoryview(a).cast("B"))
+        return h.hexdigest()[:16]
+
 
 def prepare(cfg: SubsetTraining) -> Problem:
     """Load the dataset, take the configured part of it, standardise, and build the model spec."""
@@ -175,9 +193,10 @@ def prepare(cfg: SubsetTraining) -> Problem:
         spec = MLP(in_dim=in_dim, hidden=tuple(cfg.hidden), classes=classes)
     else:
         if not is_image(data):
-            raise ValueError(f"model 'cnn' needs an image dataset; {cfg.dataset} holds vectors")
+            raise ValueError(f"model '{cfg.model}' needs an image dataset; {cfg.dataset} holds vectors")
         c, h, w = x_train.shape[1:]
-        spec = SmallCNN(in_channels=c, height=h, width=w, classes=classes, channels=tuple(cfg.channels))
+        conv = SmallCNN if cfg.model == "cnn" else ResNet
+        spec = conv(in_channels=c, height=h, width=w, classes=classes, channels=tuple(cfg.channels))
     return Problem(data, x_train, data.y_train[tr], x_test, data.y_test[te], tr, te, spec)
 
 
@@ -195,12 +214,17 @@ class SubsetRun:
     train_seconds: float
 
 
-def store_folder(cfg: SubsetTraining, workdir: str | Path, name: str = "", key: dict | None = None) -> Path:
-    """Where the models of ``cfg`` (and of a retraining ``name`` with extra ``key`` fields) are stored."""
+def store_folder(
+    cfg: SubsetTraining, workdir: str | Path, name: str = "", key: dict | None = None, *, data: str = ""
+) -> Path:
+    """Where the models of ``cfg`` (and of a retraining ``name`` with extra ``key`` fields) are stored.
+
+    ``data`` is the :attr:`Problem.fingerprint` of the data they are trained on.
+    """
     suffix = f"-{name}" if name else ""
     if cfg.store:
         return Path(cfg.store + suffix)
-    h = config_hash({**training_config(cfg), **(key or {})})
+    h = config_hash({**training_config(cfg), **(key or {}), **({"data": data} if data else {})})
     return Path(workdir) / ".stores" / f"{cfg.dataset}-{cfg.model}{suffix}-{h}"
 
 
@@ -230,7 +254,9 @@ def train_models(
 
         require_device(cfg.device)
     config = {**training_config(cfg), **(key or {}), **({"retraining": name} if name else {})}
-    store = ModelStore(store_folder(cfg, workdir, name, key), config, masks, seeds, n_test=len(prob.y_test))
+    config["data"] = prob.fingerprint  # an explicit store= folder refuses models of other data
+    folder = store_folder(cfg, workdir, name, key, data=prob.fingerprint)
+    store = ModelStore(folder, config, masks, seeds, n_test=len(prob.y_test))
     t0 = time.perf_counter()
     trained = train_into_store(
         store, prob.spec, prob.x_train, prob.y_train, prob.x_test, prob.y_test,

@@ -66,7 +66,7 @@ def memorization_figures(results: dict, arrays: dict, folder) -> list[str]:
     a1.legend(fontsize=8)
     a1.set_title(f"{results['dataset']}: mem~ of {ok.sum():,} examples, t = {results['models']:,}")
     by = results["mem"]["by_class"]
-    a2.bar(range(len(by)), by, color="C1")
+    a2.bar(range(len(by)), [np.nan if v is None else v for v in by], color="C1")  # None: class absent
     a2.set_xticks(range(len(by)), results["classes"], rotation=45, fontsize=7)
     a2.set_ylabel("mean mem~")
     a2.set_title("mean mem~ per class")

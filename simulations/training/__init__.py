@@ -10,7 +10,15 @@ from simulations.training.engine import (
     require_device,
     train_batched,
 )
-from simulations.training.models import MLP, SmallCNN, SoftmaxRegression, SpecModule, stack_params
+from simulations.training.models import (
+    MLP,
+    ResNet,
+    SmallCNN,
+    SoftmaxRegression,
+    SpecModule,
+    fixup_init,
+    stack_params,
+)
 from simulations.training.order import epoch_permutation, epoch_schedule, init_generator, order_generator
 from simulations.training.reference import train_one
 
@@ -18,6 +26,8 @@ __all__ = [
     "SoftmaxRegression",
     "MLP",
     "SmallCNN",
+    "ResNet",
+    "fixup_init",
     "SpecModule",
     "stack_params",
     "init_generator",

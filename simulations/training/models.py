@@ -1,4 +1,4 @@
-r"""Model specifications for subset training: softmax regression, an MLP and a small CNN.
+r"""Model specifications for subset training: softmax regression, an MLP, a small CNN, a ResNet.
 
 A spec is a frozen dataclass holding only shapes. ``spec.init(generator)`` draws the parameters
 of ONE model as a ``dict[str, Tensor]`` (float32, on the CPU, from the given
@@ -23,9 +23,19 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from simulations.training.resnet import resnet_features, resnet_shapes
 from theory._validate import check_int
 
-__all__ = ["SoftmaxRegression", "MLP", "SmallCNN", "ModelSpec", "SpecModule", "stack_params"]
+__all__ = [
+    "SoftmaxRegression",
+    "MLP",
+    "SmallCNN",
+    "ResNet",
+    "ModelSpec",
+    "SpecModule",
+    "stack_params",
+    "fixup_init",
+]
 
 
 def _uniform_init(shapes: dict[str, tuple[int, ...]], fan_in: dict[str, int], generator) -> dict:
@@ -188,7 +198,62 @@ class SmallCNN:
         return F.linear(h.flatten(1), params["w_out"], params["b_out"])
 
 
-ModelSpec = SoftmaxRegression | MLP | SmallCNN
+def fixup_init(shapes: dict[str, tuple[int, ...]], generator: torch.Generator) -> dict[str, Tensor]:
+    """Default uniform init of every ``name.weight`` / ``name.bias`` pair in ``shapes``, then the
+    second conv of every block (``.b.``) set to zero."""
+    _check_generator(generator)
+    fan_in = {name: math.prod(shapes[name.rsplit(".", 1)[0] + ".weight"][1:]) for name in shapes}
+    params = _uniform_init(shapes, fan_in, generator)
+    for name in shapes:
+        if ".b." in name:
+            params[name].zero_()
+    return params
+
+
+@dataclass(frozen=True)
+class ResNet:
+    """Classifier: the residual trunk with stage widths ``channels``, then a linear layer ``out``.
+
+    ``channels`` holds 1 to 4 stage widths; (64, 128, 256, 512) is ResNet-18 (11.2M parameters
+    on CIFAR-10), the default (16, 32, 64) a small one for CPUs.
+    """
+
+    in_channels: int
+    height: int
+    width: int
+    classes: int
+    channels: tuple[int, ...] = (16, 32, 64)
+
+    def __post_init__(self):
+        check_int("in_channels", self.in_channels, low=1)
+        check_int("classes", self.classes, low=2)
+        if not isinstance(self.channels, tuple) or not 1 <= len(self.channels) <= 4:
+            raise ValueError(f"channels must hold 1 to 4 stage widths for a resnet; got {self.channels!r}")
+        for c in self.channels:
+            check_int("channels entry", c, low=1, high=4096)
+        side = 2 ** (len(self.channels) - 1)  # stride-2 stages
+        check_int("height", self.height, low=side)
+        check_int("width", self.width, low=side)
+
+    @property
+    def in_dim(self) -> int:
+        return self.in_channels * self.height * self.width
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        shapes = resnet_shapes(self.in_channels, self.channels)
+        return shapes | {"out.weight": (self.classes, self.channels[-1]), "out.bias": (self.classes,)}
+
+    def init(self, generator: torch.Generator) -> dict[str, Tensor]:
+        """Parameters of one model drawn from ``generator`` alone (blocks start as their shortcut)."""
+        return fixup_init(self.param_shapes(), generator)
+
+    def apply(self, params: dict[str, Tensor], x: Tensor) -> Tensor:
+        """Logits (n, classes) for x of shape (n, C, H, W) or (n, C*H*W)."""
+        h = x.reshape(x.shape[0], self.in_channels, self.height, self.width)
+        return F.linear(resnet_features(params, h, self.channels), params["out.weight"], params["out.bias"])
+
+
+ModelSpec = SoftmaxRegression | MLP | SmallCNN | ResNet
 
 
 class SpecModule(nn.Module):
@@ -201,8 +266,14 @@ class SpecModule(nn.Module):
     def __init__(self, spec: ModelSpec, params: dict[str, Tensor]):
         super().__init__()
         self.spec = spec
-        for name, value in params.items():
-            self.register_parameter(name, nn.Parameter(value.detach().clone()))
+        for name, value in params.items():  # a dotted name ("s0b0.a.weight") lives in submodules
+            *path, leaf = name.split(".")
+            owner = self
+            for part in path:
+                if part not in owner._modules:
+                    owner.add_module(part, nn.Module())
+                owner = owner._modules[part]
+            owner.register_parameter(leaf, nn.Parameter(value.detach().clone()))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.spec.apply(dict(self.named_parameters()), x)

@@ -53,14 +53,18 @@ def epoch_schedule(
 ) -> tuple[Tensor, Tensor, Tensor]:
     r"""The padded minibatch schedule of B models for one epoch.
 
-    Returns ``(index, weight, active)`` with shapes (S, B, batch_size), (S, B, batch_size) and
-    (S, B), S = :math:`\max_b \lceil m_b / \text{batch\_size} \rceil`. ``index[s, b]`` holds the
-    example indices of model b's chunk s (padded with 0), ``weight[s, b, j]`` (float32) is 1.0 for
-    a real example and 0.0 for padding, ``active[s, b]`` is True iff model b has a chunk s.
+    Returns ``(index, weight, active)`` with shapes (S, B, w), (S, B, w) and (S, B),
+    S = :math:`\max_b \lceil m_b / \text{batch\_size} \rceil`, chunk width w = ``batch_size``
+    (w = the largest :math:`m_b` when S = 1: full-batch training pads no further).
+    ``index[s, b]`` holds the example indices of model b's chunk s (padded with 0),
+    ``weight[s, b, j]`` (float32) is 1.0 for a real example and 0.0 for padding,
+    ``active[s, b]`` is True iff model b has a chunk s.
     All on the CPU; one ``randperm`` per model, no per-example loop.
     """
     B = len(subsets)
     steps = max(math.ceil(s.numel() / batch_size) for s in subsets)
+    if steps == 1:  # every subset fits one chunk: pad to the largest subset, not to batch_size
+        batch_size = max(max(s.numel() for s in subsets), 1)
     index = torch.zeros(B, steps * batch_size, dtype=torch.int64)
     weight = torch.zeros(B, steps * batch_size, dtype=torch.float32)  # 0/1: exact in any float
     for b, (subset, seed) in enumerate(zip(subsets, seeds, strict=True)):

@@ -19,6 +19,7 @@ from simulations.composition.train_nets import predict_sum_nets, train_sum_nets
 from simulations.experiments.subsets import SubsetTraining, subset_run
 from simulations.training import (
     MLP,
+    ResNet,
     SmallCNN,
     SoftmaxRegression,
     correctness_batched,
@@ -37,9 +38,11 @@ SPECS = {
     "softmax": SoftmaxRegression(in_dim=36, classes=3),
     "mlp": MLP(in_dim=36, hidden=(12, 8), classes=3),
     "cnn": SmallCNN(in_channels=1, height=6, width=6, classes=3, channels=(3, 4)),
+    "resnet": ResNet(in_channels=1, height=6, width=6, classes=3, channels=(2, 3)),
 }
 HYPER = {"epochs": 2, "batch_size": 10, "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-3}
-METHODS = [("softmax", "dense"), ("softmax", "vmap"), ("mlp", "dense"), ("mlp", "vmap"), ("cnn", "vmap")]
+METHODS = [("softmax", "dense"), ("softmax", "vmap"), ("mlp", "dense"), ("mlp", "vmap"), ("cnn", "vmap"),
+           ("resnet", "vmap")]  # fmt: skip
 
 
 def _problem(n=64, B=4, seed=0):

@@ -79,7 +79,7 @@ def test_killed_driver_resumes_to_the_local_estimates(cluster, tmp_path):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "simulations.cli", "run", "memorization", "--out", str(out),
            "--backend", "ray", "--ray-address", cluster, *sets]  # fmt: skip
-    folder = store_folder(SubsetTraining(**big), out)
+    folder = store_folder(SubsetTraining(**big), out, data=prepare(SubsetTraining(**big)).fingerprint)
     with open(tmp_path / "driver.log", "w") as log:
         driver = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
@@ -143,10 +143,11 @@ def test_killed_worker_is_retried_and_a_local_store_resumes_on_ray(cluster, tmp_
     with pytest.raises(Stop):  # a local run stopped after its first batch (models 0..7)
         subset_run(cfg, tmp_path / "mixed", log=stop_after_first_batch)
     p = prepare(cfg)
-    store_dir = store_folder(cfg, tmp_path / "mixed")
+    store_dir = store_folder(cfg, tmp_path / "mixed", data=p.fingerprint)
     assert [f.name for f in store_dir.glob("batch-*.npz")] == ["batch-000000-000008.npz"]
     # the store as subset_run opens it; batches [8, 16) and [16, 24) go to Ray, [16, 24) is killed once
-    store = ModelStore(store_dir, training_config(cfg), whole.masks, whole.seeds, n_test=len(p.y_test))
+    config = {**training_config(cfg), "data": p.fingerprint}
+    store = ModelStore(store_dir, config, whole.masks, whole.seeds, n_test=len(p.y_test))
     trained = train_into_store(
         store, p.spec, p.x_train, p.y_train, p.x_test, p.y_test, models_per_batch=8, epochs=2,
         batch_size=64, lr=0.1, momentum=0.9, weight_decay=0.0, backend=Backend("ray", max_retries=2),

@@ -11,6 +11,7 @@ import torch
 
 from simulations.training import (
     MLP,
+    ResNet,
     SmallCNN,
     SoftmaxRegression,
     SpecModule,
@@ -28,6 +29,7 @@ SPECS = {
     "softmax": SoftmaxRegression(in_dim=36, classes=3),
     "mlp": MLP(in_dim=36, hidden=(12, 8), classes=3),
     "cnn": SmallCNN(in_channels=1, height=6, width=6, classes=3, channels=(3, 4)),
+    "resnet": ResNet(in_channels=1, height=6, width=6, classes=3, channels=(2, 3)),
 }
 HYPER = {"epochs": 2, "batch_size": 10, "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-3}
 
@@ -59,15 +61,15 @@ def test_stacked_init_equals_separate_inits(kind):
         for k in single:
             assert torch.equal(stacked[k][b], single[k])
     # distinct seeds give distinct models; same seed, same model
-    assert not torch.equal(
-        stacked["b0" if kind != "cnn" else "b_out"][0], stacked["b0" if kind != "cnn" else "b_out"][1]
-    )
+    last_bias = list(stacked)[-1]
+    assert not torch.equal(stacked[last_bias][0], stacked[last_bias][1])
     again = spec.init(init_generator(3))
     assert all(torch.equal(again[k], stacked[k][0]) for k in again)
 
 
-def test_functional_call_matches_apply():
-    spec = SPECS["cnn"]
+@pytest.mark.parametrize("kind", ["cnn", "resnet"])  # resnet: dotted parameter names
+def test_functional_call_matches_apply(kind):
+    spec = SPECS[kind]
     params = spec.init(init_generator(1))
     x = torch.randn(5, 1, 6, 6, generator=init_generator(2))
     module = SpecModule(spec, params)
@@ -86,9 +88,14 @@ def test_schedule_follows_convention():
     assert sorted(visited.tolist()) == subsets[0].tolist()  # each example once per epoch
     other, _, _ = epoch_schedule(subsets, [5, 6], epoch=1, batch_size=10)
     assert not torch.equal(index[:, 0], other[:, 0])  # a fresh order each epoch
+    # full batch (batch_size above every subset): one chunk as wide as the largest subset
+    full, w, act = epoch_schedule(subsets, [5, 6], epoch=0, batch_size=10_000)
+    assert full.shape == (1, 2, 23) and w[0].sum(1).tolist() == [23, 7] and act.all()
+    assert torch.equal(full[0, 0], index[:, 0][weight[:, 0] > 0])  # the same order as in chunks of 10
 
 
-METHODS = [("softmax", "dense"), ("softmax", "vmap"), ("mlp", "dense"), ("mlp", "vmap"), ("cnn", "vmap")]
+METHODS = [("softmax", "dense"), ("softmax", "vmap"), ("mlp", "dense"), ("mlp", "vmap"), ("cnn", "vmap"),
+           ("resnet", "vmap")]  # fmt: skip
 
 
 @pytest.mark.parametrize("kind,method", METHODS)
@@ -299,3 +306,20 @@ def test_require_device_names_the_parameter():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match=r"^device: 'cuda' was asked for but torch sees no CUDA device"):
             require_device("cuda")
+
+
+def test_resnet_layout_identity_blocks_and_errors():
+    # ResNet-18 on CIFAR-10 (3x3 stem, no batch norm): 11,169,162 parameters, counted by hand:
+    # stem 1,792; stages 147,712 + 524,928 + 2,098,432 + 8,391,168; head 5,130
+    r18 = ResNet(in_channels=3, height=32, width=32, classes=10, channels=(64, 128, 256, 512))
+    assert sum(int(np.prod(s)) for s in r18.param_shapes().values()) == 11_169_162
+    spec = SPECS["resnet"]
+    p = spec.init(init_generator(0))
+    assert all(
+        float(v.abs().max()) == 0.0 for k, v in p.items() if ".b." in k
+    )  # Fixup: blocks start as shortcuts
+    assert sum(k.endswith(".a.weight") for k in p) == 4  # 2 stages x 2 basic blocks
+    for bad, needle in [({"channels": ()}, "1 to 4 stage widths"), ({"channels": (2, 0)}, "channels entry"),
+                        ({"height": 1}, "height"), ({"classes": 1}, "classes")]:  # fmt: skip
+        with pytest.raises(ValueError, match=needle):
+            ResNet(**{"in_channels": 1, "height": 6, "width": 6, "classes": 3, "channels": (2, 3), **bad})
