@@ -131,8 +131,12 @@ def atomic_savez(path: str | Path, **arrays) -> None:
     """``np.savez`` to a temporary name in the same folder, then rename: never a half file."""
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, **{k: np.asarray(v) for k, v in arrays.items()})
-    os.replace(tmp, path)
+    try:
+        np.savez(tmp, **{k: np.asarray(v) for k, v in arrays.items()})
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def atomic_write_json(path: str | Path, obj) -> None:

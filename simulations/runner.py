@@ -37,6 +37,9 @@ def check_out_folder(out: Path, cfg) -> None:
     Fields that only say where models are trained (``backend``, ``ray_*``) may differ.
     """
     out = Path(out)
+    for folder in reversed(out.parents):
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"--out: {folder} is a file, not a folder; choose another --out")
     if not out.exists():
         return
     doc = out / "results.json"

@@ -83,9 +83,14 @@ def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     data, labels = batch.get(b"data", batch.get("data")), batch.get(b"labels", batch.get("labels"))
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         raise ValueError(f"{path}: 'data' must be a uint8 array of shape (n, 3072)")
-    labels = np.asarray(labels, dtype=np.int64)
+    try:
+        labels = np.asarray(labels, dtype=np.int64)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"{path}: 'labels' must be integers ({exc})") from None
     if labels.shape != (data.shape[0],):
         raise ValueError(f"{path}: {labels.size} labels for {data.shape[0]} images")
+    if labels.size and (labels.min() < 0 or labels.max() > 9):
+        raise ValueError(f"{path}: labels span [{labels.min()}, {labels.max()}], expected [0, 9]")
     images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     return np.ascontiguousarray(images), labels
 

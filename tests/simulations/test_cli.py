@@ -207,4 +207,7 @@ def test_out_folder_of_another_configuration_is_refused_and_kept(tmp_path):
         assert p.returncode == 2 and p.stderr.count("\n") == 1
         assert f"--out: {mine / 'feldman-examples'} exists and is not a tailmem results folder" in p.stderr
     assert [f.name for f in mine.rglob("*")] == ["feldman-examples", "notes.txt"]
+    below_a_file = mine / "feldman-examples" / "notes.txt" / "x"
+    p = run_cli("run", "feldman-examples", "--quick", "--out", str(below_a_file))
+    assert p.returncode == 2 and "notes.txt is a file, not a folder; choose another --out" in p.stderr
     assert (mine / "feldman-examples" / "notes.txt").read_text() == "not tailmem's"

@@ -17,6 +17,7 @@ Known values and where they come from:
 import gzip
 import pickle
 import random
+import re
 import zlib
 from dataclasses import FrozenInstanceError
 from pathlib import Path
@@ -287,6 +288,18 @@ def test_cifar10_official_batches_layout(tmp_path):
     small = load_cifar10(tmp_path, limit=10)
     np.testing.assert_array_equal(small.x_train, images[:10])
     np.testing.assert_array_equal(small.x_test, images[35:42])
+
+
+@pytest.mark.parametrize(
+    ("labels", "needle"), [(["x"] * 7, "'labels' must be integers"), ([12] * 7, r"labels span \[12, 12\]")]
+)
+def test_cifar10_bad_labels_name_the_file(tmp_path, labels, needle):
+    _fake_batches(tmp_path / "cifar-10-batches-py", n=7)
+    bad = tmp_path / "cifar-10-batches-py" / "data_batch_3"
+    batch = {b"labels": labels, b"data": np.zeros((7, 3072), np.uint8)}
+    bad.write_bytes(pickle.dumps(batch, protocol=4))
+    with pytest.raises(ValueError, match=f"^{re.escape(str(bad))}: {needle}"):
+        load_cifar10(tmp_path)
 
 
 def test_cifar10_png_layout_needs_labels(tmp_path):
