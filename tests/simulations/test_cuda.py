@@ -14,18 +14,14 @@ import numpy as np
 import pytest
 import torch
 
+# the CPU tests' problems (pytest puts this folder on sys.path): the same specs, data and hyper
+from test_training import HYPER, METHODS, SPECS, _problem
+from test_training import _assert_params_close as _close
+
 from simulations.composition.nets import ARCHS, SumNet
 from simulations.composition.train_nets import predict_sum_nets, train_sum_nets
 from simulations.experiments.subsets import SubsetTraining, subset_run
-from simulations.training import (
-    MLP,
-    ResNet,
-    SmallCNN,
-    SoftmaxRegression,
-    correctness_batched,
-    train_batched,
-    train_one,
-)
+from simulations.training import correctness_batched, train_batched, train_one
 
 pytestmark = [
     pytest.mark.gpu,
@@ -33,32 +29,6 @@ pytestmark = [
     # autograd's device thread may warn once that it has no CUDA context yet (torch >= 2.3)
     pytest.mark.filterwarnings("ignore:Attempting to run cuBLAS, but there was no current CUDA context"),
 ]
-
-SPECS = {
-    "softmax": SoftmaxRegression(in_dim=36, classes=3),
-    "mlp": MLP(in_dim=36, hidden=(12, 8), classes=3),
-    "cnn": SmallCNN(in_channels=1, height=6, width=6, classes=3, channels=(3, 4)),
-    "resnet": ResNet(in_channels=1, height=6, width=6, classes=3, channels=(2, 3)),
-}
-HYPER = {"epochs": 2, "batch_size": 10, "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-3}
-METHODS = [("softmax", "dense"), ("softmax", "vmap"), ("mlp", "dense"), ("mlp", "vmap"), ("cnn", "vmap"),
-           ("resnet", "vmap")]  # fmt: skip
-
-
-def _problem(n=64, B=4, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 1, 6, 6))
-    y = rng.integers(0, 3, size=n)
-    masks = rng.random((B, n)) < 0.6
-    masks[1, :] = False
-    masks[1, :7] = True  # a much smaller subset: its epochs end early
-    return x, y, masks, np.array([11, 12, 13, 14])[:B]
-
-
-def _close(a, b, rtol=1e-6, atol=1e-9):
-    assert a.keys() == b.keys()
-    for k in a:
-        np.testing.assert_allclose(a[k].cpu().numpy(), b[k].cpu().numpy(), rtol=rtol, atol=atol, err_msg=k)
 
 
 @pytest.mark.parametrize(("kind", "method"), METHODS)
