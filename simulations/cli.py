@@ -1,8 +1,10 @@
 """The ``tailmem`` command.
 
 Subcommands: ``bound`` (the theory calculator), ``run`` (one experiment), ``reproduce`` (every
-experiment and a report), ``list`` (the experiments) and ``benchmark``. Invalid input gives one
-line on stderr and exit status 2, never a traceback.
+experiment and a report), ``list`` (the experiments) and ``benchmark``. Invalid input, and
+running out of memory, give one line on stderr and exit status 2, never a traceback; Ctrl-C
+gives one line, and the command (:func:`console`) then dies by SIGINT as the shell expects
+(status 130), so a loop of commands stops too.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ import argparse
 import dataclasses
 import json
 import math
+import os
+import signal
 import sys
 from pathlib import Path
 
-__all__ = ["main", "build_parser", "prior_from_args"]
+__all__ = ["main", "console", "build_parser", "prior_from_args"]
 
 PRIORS = ("zipf", "uniform", "two-point", "counts", "density")
+OUT_HELP = "output folder (default results/); a results folder of another configuration is refused"
 DATA_DIR_HELP = (
     "folder laid out as shared/data (mnist/, cifar10/, cscores/, ...) for experiments that read "
     "data files; default: the TAILMEM_DATA environment variable"
@@ -72,7 +77,11 @@ def _add_run(sub) -> None:
     p = sub.add_parser("run", help="run one experiment")
     p.add_argument("experiment", help="experiment name (see `tailmem list`)")
     p.add_argument("--quick", action="store_true", help="the quick size")
-    p.add_argument("--out", default="results", help="output folder (default results/)")
+    p.add_argument(
+        "--out",
+        default="results",
+        help=OUT_HELP,
+    )
     p.add_argument("--data-dir", help=DATA_DIR_HELP)
     p.add_argument(
         "--set",
@@ -95,7 +104,11 @@ def _add_run(sub) -> None:
     )
     r = sub.add_parser("reproduce", help="run every experiment and write report.md")
     r.add_argument("--quick", action="store_true", help="quick sizes")
-    r.add_argument("--out", default="results", help="output folder (default results/)")
+    r.add_argument(
+        "--out",
+        default="results",
+        help=OUT_HELP,
+    )
     r.add_argument("--data-dir", help=DATA_DIR_HELP)
     r.add_argument(
         "--backend",
@@ -343,10 +356,22 @@ def _benchmark(args) -> int:
     return 0
 
 
+def _out_of_memory(exc: RuntimeError) -> bool:
+    """Whether torch's allocators (CPU, CUDA, cuBLAS, cuDNN) raised ``exc`` for want of memory."""
+    text = str(exc)
+    return (
+        type(exc).__name__ == "OutOfMemoryError"
+        or "can't allocate memory" in text
+        or "ALLOC_FAILED" in text
+        or "out of memory" in text.lower()
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``tailmem`` command; returns the exit status."""
+    """Entry point of the ``tailmem`` command; returns the exit status (130 after Ctrl-C)."""
     args = build_parser().parse_args(argv)
     handlers = {"bound": _bound, "run": _run, "reproduce": _reproduce, "list": _list, "benchmark": _benchmark}
+    lower = "lower the sizes (tailmem list shows them; for trained models models_per_batch or batch_size)"
     try:
         return handlers[args.command](args)
     except (ValueError, ArithmeticError, OSError) as exc:
@@ -354,19 +379,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tailmem: error: {msg}", file=sys.stderr)
         return 2
     except MemoryError:
-        print("tailmem: error: out of memory; lower the sizes (see tailmem list)", file=sys.stderr)
+        print(f"tailmem: error: out of memory; {lower}", file=sys.stderr)
         return 2
-    except RuntimeError as exc:  # torch's allocators raise RuntimeError (CUDA: its subclass OutOfMemoryError)
-        text = str(exc)
-        if "can't allocate" not in text and "out of memory" not in text.lower():
+    except RuntimeError as exc:
+        if not _out_of_memory(exc):
             raise
-        first = text.splitlines()[0][:120]
-        print(f"tailmem: error: out of memory ({first}); lower the sizes", file=sys.stderr)
+        first = str(exc).splitlines()[0][:100] if str(exc) else type(exc).__name__
+        print(f"tailmem: error: out of memory ({first}); {lower}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("tailmem: interrupted; run the same command again to resume", file=sys.stderr)
+        resume = "; run the same command again to resume" if args.command in ("run", "reproduce") else ""
+        print(f"tailmem: interrupted{resume}", file=sys.stderr)
         return 130
 
 
+def console() -> None:
+    """The ``tailmem`` executable: :func:`main`, then exit with its status, or die by SIGINT after Ctrl-C."""
+    code = main()
+    if code == 130:
+        sys.stderr.flush()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

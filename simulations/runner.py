@@ -25,8 +25,20 @@ from simulations.results import (
 
 __all__ = ["run_experiment", "reproduce", "check_out_folder"]
 
-# where models are trained, not what they are: a re-run may change them
-_PLACEMENT = ("backend", "ray_address", "ray_cpus", "ray_gpus")
+# where the data, stores and caches are and where models train, not what is computed: a re-run
+# may change them (the model stores themselves are keyed by a fingerprint of the data)
+_PLACEMENT = ("data_dir", "store", "cache", "threads", "backend", "ray_address", "ray_cpus", "ray_gpus")
+
+
+def _defaults(cfg) -> dict:
+    """The JSON form of each field's default, for results written before a field existed."""
+    out = {}
+    for f in dataclasses.fields(cfg):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    return json.loads(json.dumps(to_jsonable(out)))
 
 
 def check_out_folder(out: Path, cfg) -> None:
@@ -34,7 +46,9 @@ def check_out_folder(out: Path, cfg) -> None:
 
     Re-running a command rewrites its folder; a folder of another configuration (or one that is
     not a results folder at all) is left untouched, and the error names the differing fields.
-    Fields that only say where models are trained (``backend``, ``ray_*``) may differ.
+    Fields that only say where things are or run (``data_dir``, ``store``, ``cache``,
+    ``threads``, ``backend``, ``ray_*``) may differ; a field missing from an older results file
+    counts as its default.
     """
     out = Path(out)
     for folder in reversed(out.parents):
@@ -52,9 +66,10 @@ def check_out_folder(out: Path, cfg) -> None:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"--out: {doc} is not a readable tailmem results file ({exc}); move it") from None
     new = json.loads(json.dumps(to_jsonable(cfg)))
+    old = {**_defaults(cfg), **old}
     diff = [k for k in sorted(set(old) | set(new)) if k not in _PLACEMENT and old.get(k) != new.get(k)]
     if diff:
-        shown = ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in diff[:3])
+        shown = ", ".join(f"{k} {old.get(k, 'absent')!r} -> {new.get(k, 'absent')!r}" for k in diff[:3])
         more = f" and {len(diff) - 3} more" if len(diff) > 3 else ""
         raise ValueError(
             f"--out: {out} holds results of another configuration ({shown}{more}); "
@@ -66,6 +81,9 @@ def run_experiment(
     exp: Experiment, cfg, out: Path, *, command: str, quick: bool = False
 ) -> tuple[dict, list[str]]:
     """Run ``exp`` at ``cfg`` and write its folder ``out`` atomically.
+
+    An ``out`` that holds results of another configuration, or is not a results folder, is
+    refused before anything runs (:func:`check_out_folder`).
 
     The folder gets ``results.json`` (config, results, provenance, wall time, the command),
     ``arrays.npz`` and the figures. Returns (results.json content, figure names). An experiment

@@ -11,7 +11,8 @@ function of the config, which is what lets a store be resumed and checked.
 
 Where the store lives: ``store`` if set, else ``WORKDIR/.stores/<dataset>-<model>-<hash>``, with
 WORKDIR the ``--out`` folder and hash the :func:`~simulations.store.config_hash` of the fields
-in :data:`TRAINING_FIELDS`. Experiments with the same training fields therefore share one store
+in :data:`TRAINING_FIELDS` and of :attr:`Problem.fingerprint` (the data itself, so that other data
+gets its own store). Experiments with the same training fields therefore share one store
 (``tailmem reproduce`` trains the models once), and the store is kept after the run so that
 re-running a command re-reads it instead of retraining.
 
@@ -93,7 +94,10 @@ class SubsetTraining:
             raise ValueError(f"model must be one of {', '.join(MODELS)}; got {self.model!r}")
         if self.device not in ("cpu", "cuda"):
             raise ValueError(f"device must be 'cpu' or 'cuda'; got {self.device!r}")
-        for name, least in (("train_size", 20), ("test_size", 10)):  # 0 = the whole split
+        # 0 = the whole split; below 20 training examples a class may be absent, the Spearman
+        # correlations and influence pairs have almost nothing to work on, and removing examples
+        # can leave a retrained model no data
+        for name, least in (("train_size", 20), ("test_size", 10)):
             size = check_int(name, getattr(self, name), low=0)
             if 0 < size < least:
                 raise ValueError(f"{name} must be 0 (the whole split) or at least {least}; got {size}")
@@ -102,6 +106,8 @@ class SubsetTraining:
                 raise ValueError(f"{name} must be a non-empty tuple of widths; got {widths!r}")
             for w in widths:
                 check_int(f"{name} entry", w, low=1, high=widest)
+        if self.model == "resnet" and not 1 <= len(self.channels) <= 4:
+            raise ValueError(f"channels must hold 1 to 4 stage widths for a resnet; got {self.channels!r}")
         check_int("models", self.models, low=2, high=10**6)
         check_finite("ratio", self.ratio, low=0.0, high=1.0, low_open=True, high_open=True)
         if self.paired and (self.ratio != 0.5 or self.models % 2):
@@ -136,13 +142,18 @@ TRAINING_FIELDS = tuple(f.name for f in dataclasses.fields(SubsetTraining) if f.
 
 
 def training_config(cfg: SubsetTraining) -> dict:
-    """The fields that decide the trained models (not where data or store are): the store's key."""
+    """The fields that decide the trained models (not where data or store are): with the data's
+    fingerprint, the store's key."""
     return {name: getattr(cfg, name) for name in TRAINING_FIELDS}
 
 
 def streams(cfg: SubsetTraining) -> list[np.random.SeedSequence]:
     """The four independent streams: data part, subsets, model seeds, retraining seeds."""
     return np.random.SeedSequence(cfg.seed).spawn(4)
+
+
+# the recipe of simulations.data.features (scaling and standardisation), part of the data fingerprint
+FEATURES = "features-v1: images / 255 standardised per channel, vectors per feature, train statistics"
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,13 +175,16 @@ class Problem:
 
     @cached_property
     def fingerprint(self) -> str:
-        """SHA-256 (first 16 hex digits) of the arrays trained and tested on, with dtypes and shapes.
+        """SHA-256 (first 16 hex digits) of the raw data splits and the rows taken from them.
 
         Part of the store's key: the same configuration on other data (another ``data_dir``,
-        another copy of a dataset) gets its own store instead of another's models.
+        another copy of a dataset) gets its own store instead of another's models. The raw
+        arrays are hashed, not the standardised features, whose last bits may change with the
+        numpy build; :data:`FEATURES` names the feature recipe, to be changed with it.
         """
-        h = hashlib.sha256()
-        for a in (self.x_train, self.y_train, self.x_test, self.y_test):
+        h = hashlib.sha256(FEATURES.encode())
+        d = self.data  # whole splits: the standardisation uses the whole training split
+        for a in (d.x_train, d.y_train, d.x_test, d.y_test, self.train_index, self.test_index):
             a = np.ascontiguousarray(a)
             h.update(f"{a.dtype.str}{a.shape}".encode())
             h.update(memoryview(a).cast("B"))
@@ -215,7 +229,7 @@ class SubsetRun:
 
 
 def store_folder(
-    cfg: SubsetTraining, workdir: str | Path, name: str = "", key: dict | None = None, *, data: str = ""
+    cfg: SubsetTraining, workdir: str | Path, name: str = "", key: dict | None = None, *, data: str
 ) -> Path:
     """Where the models of ``cfg`` (and of a retraining ``name`` with extra ``key`` fields) are stored.
 
@@ -224,7 +238,7 @@ def store_folder(
     suffix = f"-{name}" if name else ""
     if cfg.store:
         return Path(cfg.store + suffix)
-    h = config_hash({**training_config(cfg), **(key or {}), **({"data": data} if data else {})})
+    h = config_hash({**training_config(cfg), **(key or {}), "data": data})
     return Path(workdir) / ".stores" / f"{cfg.dataset}-{cfg.model}{suffix}-{h}"
 
 

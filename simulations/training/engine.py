@@ -66,23 +66,34 @@ def _check_seeds(seeds) -> list[int]:
 
 @contextmanager
 def exact_kernels():
-    """cuDNN convolutions made deterministic and kept in float32 (no TF32) while inside; no-op on CPU.
+    """cuDNN convolutions made deterministic and kept in float32 (no TF32) while inside.
 
-    cuDNN may otherwise pick a nondeterministic convolution algorithm (``cudnn.deterministic``),
-    so a batch retrained after a kill could differ in its last bits, and on Ampere and later it
-    runs float32 convolutions in TF32 (``cudnn.conv.fp32_precision``, about 1e-3 relative
-    error). Matrix products are already IEEE float32 by default. The previous settings come back
-    on exit. Usable as a decorator.
+    Only cuDNN's (CUDA) convolutions are affected; CPU results do not change. cuDNN may otherwise
+    pick a nondeterministic convolution algorithm (``cudnn.deterministic``), so a batch
+    retrained after a kill could differ in its last bits, and on Ampere and later it runs float32
+    convolutions in TF32 (about 1e-3 relative error). Matrix products are already IEEE float32
+    by default. torch >= 2.9 is told through ``cudnn.conv.fp32_precision = "ieee"`` (code run
+    inside must not use the legacy ``cudnn.allow_tf32``: torch refuses a mix of the two), older
+    torch through ``cudnn.allow_tf32 = False``. The previous settings come back on exit. The
+    flags are process-wide: threads training at the same time may restore each other's. Usable
+    as a decorator.
     """
     c = torch.backends.cudnn
-    old = (c.deterministic, c.benchmark, c.conv.fp32_precision)
+    new_api = hasattr(getattr(c, "conv", None), "fp32_precision")
+    old = (c.deterministic, c.benchmark, c.conv.fp32_precision if new_api else c.allow_tf32)
     c.deterministic, c.benchmark = True, False
-    c.conv.fp32_precision = "ieee"
+    if new_api:
+        c.conv.fp32_precision = "ieee"
+    else:  # torch < 2.9
+        c.allow_tf32 = False
     try:
         yield
     finally:
         c.deterministic, c.benchmark = old[0], old[1]
-        c.conv.fp32_precision = old[2]
+        if new_api:
+            c.conv.fp32_precision = old[2]
+        else:
+            c.allow_tf32 = old[2]
 
 
 def require_device(device: str, *, name: str = "device") -> str:
@@ -266,7 +277,7 @@ def _vmap_step(spec: ModelSpec, h: dict):
     return step
 
 
-CONV_EVAL_PAIRS = 2**16  # models x examples per forward chunk of a convolutional spec
+CONV_EVAL_BYTES = 2**30  # one feature map of all models per evaluation chunk (convolutional specs)
 
 
 @exact_kernels()
@@ -274,13 +285,15 @@ def logits_batched(spec: ModelSpec, params: dict[str, Tensor], x, batch_size: in
     """Logits of all B models on x, shape (B, n_x, classes), computed in chunks of ``batch_size``.
 
     x is moved to the parameters' device and dtype; no gradients are recorded. For convolutional
-    specs the chunk shrinks so that B x chunk stays within ``CONV_EVAL_PAIRS`` (each pair holds
-    a full feature map: 250 CIFAR models x 1024 images would need about 17 GB per layer).
+    specs the chunk shrinks so that the first layer's feature maps of all B models stay within
+    ``CONV_EVAL_BYTES`` (250 models x 1024 CIFAR images x 16 x 32 x 32 float32 maps would be
+    17 GB; a ResNet keeps a few maps of that size alive at once).
     """
     batch_size = check_int("batch_size", batch_size, low=1)
     ref = next(iter(params.values()))
-    if not is_dense(spec):
-        batch_size = max(1, min(batch_size, CONV_EVAL_PAIRS // ref.shape[0]))
+    if not is_dense(spec) and hasattr(spec, "channels"):
+        per_row = spec.channels[0] * spec.height * spec.width * ref.element_size() * ref.shape[0]
+        batch_size = max(1, min(batch_size, CONV_EVAL_BYTES // per_row))
     x = torch.as_tensor(x).to(ref.device, ref.dtype)
     if x.ndim == 0 or x.shape[0] == 0 or x[0].numel() != spec.in_dim:
         raise ValueError(

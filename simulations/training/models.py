@@ -199,8 +199,17 @@ class SmallCNN:
 
 
 def fixup_init(shapes: dict[str, tuple[int, ...]], generator: torch.Generator) -> dict[str, Tensor]:
-    """Default uniform init of every ``name.weight`` / ``name.bias`` pair in ``shapes``, then the
-    second conv of every block (``.b.``) set to zero."""
+    r"""Parameters for ``shapes``: PyTorch's default init, then every residual branch's last conv at zero.
+
+    Each ``name.weight`` and ``name.bias`` is drawn from
+    :math:`U(-1/\sqrt{\mathrm{fan\_in}}, 1/\sqrt{\mathrm{fan\_in}})`, fan_in the product of
+    ``name.weight``'s shape after its first axis, in the order of ``shapes``; then every entry
+    whose name holds ``.b.`` (the second conv of a residual block, by the naming of
+    :func:`simulations.training.resnet.resnet_shapes`) is set to 0, so that each block computes
+    :math:`\mathrm{ReLU}(0 + s(z))`: its shortcut. Zero-initialised residual branches are the
+    core of Fixup (Zhang, Dauphin & Ma 2019, arXiv 1901.09321), which trains deep residual
+    networks without normalisation; its rescaling of the other branch layers is not used.
+    """
     _check_generator(generator)
     fan_in = {name: math.prod(shapes[name.rsplit(".", 1)[0] + ".weight"][1:]) for name in shapes}
     params = _uniform_init(shapes, fan_in, generator)
@@ -215,7 +224,8 @@ class ResNet:
     """Classifier: the residual trunk with stage widths ``channels``, then a linear layer ``out``.
 
     ``channels`` holds 1 to 4 stage widths; (64, 128, 256, 512) is ResNet-18 (11.2M parameters
-    on CIFAR-10), the default (16, 32, 64) a small one for CPUs.
+    on CIFAR-10), (16, 32, 64) a small one for CPUs (the class default; ``model=resnet`` in the
+    subset experiments takes their ``channels`` field).
     """
 
     in_channels: int

@@ -14,9 +14,10 @@ Model b owns a seed :math:`s_b` and a subset :math:`S_b = \{i : \text{masks}[b, 
   cross-entropy of its own chunk.
 
 The batched engine runs :math:`\max_b \lceil m_b / \text{batch\_size} \rceil` synchronous steps
-per epoch. It pads every chunk to ``batch_size`` with weight-0 entries (index 0, zero loss
-weight, so zero gradient) and, at steps past a model's own last chunk, leaves that model's
-parameters and momentum untouched (no weight decay, no momentum drift). Each model's trajectory
+per epoch. It pads every chunk to ``batch_size`` (to the largest subset when every subset fits
+one chunk) with weight-0 entries (index 0, zero loss weight, so zero gradient) and, at steps
+past a model's own last chunk, leaves that model's parameters and momentum untouched (no weight
+decay, no momentum drift). Each model's trajectory
 is thus exactly that of training it alone, whatever other models share the batch.
 """
 

@@ -93,8 +93,10 @@ def test_placement_fields_leave_the_store_hash_alone(monkeypatch):
     local = SubsetTraining(**SMALL)
     ray = SubsetTraining(**SMALL, backend="ray", ray_address="ray://head:10001", ray_cpus=4, ray_gpus=0.25)
     assert training_config(local) == training_config(ray)
-    assert store_folder(local, "w") == store_folder(ray, "w")
-    assert store_folder(local, "w") != store_folder(dataclasses.replace(local, seed=1), "w")
+    assert store_folder(local, "w", data="d") == store_folder(ray, "w", data="d")
+    seed1 = dataclasses.replace(local, seed=1)
+    assert store_folder(local, "w", data="d") != store_folder(seed1, "w", data="d")
+    assert store_folder(local, "w", data="d") != store_folder(local, "w", data="e")
 
 
 def test_local_map_calls_the_unit_in_order_on_the_driver():

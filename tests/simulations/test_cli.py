@@ -211,3 +211,78 @@ def test_out_folder_of_another_configuration_is_refused_and_kept(tmp_path):
     p = run_cli("run", "feldman-examples", "--quick", "--out", str(below_a_file))
     assert p.returncode == 2 and "notes.txt is a file, not a folder; choose another --out" in p.stderr
     assert (mine / "feldman-examples" / "notes.txt").read_text() == "not tailmem's"
+
+
+def test_out_folder_check_ignores_locations_and_fills_missing_fields(tmp_path):
+    # an older results.json without a field counts as that field's default; data_dir, store and
+    # the Ray placement may differ (where things are, not what is computed)
+    from simulations.experiments import get, make_config
+    from simulations.results import to_jsonable
+    from simulations.runner import check_out_folder
+
+    cfg = make_config(get("memorization"), quick=True)
+    saved = to_jsonable(cfg)
+    del saved["heldout_ratios"]  # as written before that field existed (default: none)
+    saved["data_dir"], saved["store"] = "/elsewhere", "/some/store"
+    (tmp_path / "results.json").write_text(json.dumps({"config": saved}))
+    check_out_folder(tmp_path, cfg)
+    with pytest.raises(ValueError, match=r"holds results of another configuration \(epochs 15 -> 40"):
+        check_out_folder(tmp_path, make_config(get("memorization"), quick=False))
+    with pytest.raises(ValueError, match=r"heldout_ratios \[\] -> \[0.5\]"):
+        other = make_config(get("memorization"), quick=True, overrides=["heldout_ratios=0.5"])
+        check_out_folder(tmp_path, other)
+
+
+@pytest.mark.parametrize(
+    ("exc", "code", "needle"),
+    [
+        (MemoryError(), 2, "tailmem: error: out of memory; lower the sizes"),
+        (RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 16 GB"), 2,
+         "tailmem: error: out of memory (DefaultCPUAllocator: can't allocate memory"),
+        (RuntimeError("CUDA error: CUBLAS_STATUS_ALLOC_FAILED"), 2, "tailmem: error: out of memory (CUDA"),
+        (KeyboardInterrupt(), 130, "tailmem: interrupted"),
+    ],
+)  # fmt: skip
+def test_out_of_memory_and_ctrl_c_are_one_line(monkeypatch, capsys, exc, code, needle):
+    import simulations.cli as cli
+
+    def fail(_args):
+        raise exc
+
+    monkeypatch.setattr(cli, "_list", fail)
+    assert main(["list"]) == code
+    err = capsys.readouterr().err
+    assert err.startswith(needle) and err.count("\n") == 1
+    assert ("resume" in err) is False  # `list` has nothing to resume; `run` and `reproduce` say so
+
+
+def test_other_runtime_errors_still_raise(monkeypatch):
+    import simulations.cli as cli
+
+    def fail(_args):
+        raise RuntimeError("a bug, not a lack of memory")
+
+    monkeypatch.setattr(cli, "_list", fail)
+    with pytest.raises(RuntimeError, match="a bug"):
+        main(["list"])
+
+
+def test_console_dies_by_sigint_after_ctrl_c(monkeypatch):
+    # the executable re-sends SIGINT to itself with the default handler, so a shell loop stops
+    import signal
+
+    import simulations.cli as cli
+
+    calls = []
+    monkeypatch.setattr(cli, "main", lambda: 130)
+    monkeypatch.setattr(cli.signal, "signal", lambda sig, handler: calls.append(("signal", sig, handler)))
+    monkeypatch.setattr(cli.os, "kill", lambda pid, sig: calls.append(("kill", pid, sig)))
+    with pytest.raises(SystemExit) as info:
+        cli.console()
+    assert info.value.code == 130
+    assert calls == [("signal", signal.SIGINT, signal.SIG_DFL), ("kill", os.getpid(), signal.SIGINT)]
+    monkeypatch.setattr(cli, "main", lambda: 0)
+    calls.clear()
+    with pytest.raises(SystemExit) as info:
+        cli.console()
+    assert info.value.code == 0 and calls == []

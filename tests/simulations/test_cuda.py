@@ -108,3 +108,16 @@ def test_cuda_sum_nets_equal_cpu_float64(arch, encoder):
         predict_sum_nets(spec, gpu, pool, items, device="cuda"),
         predict_sum_nets(spec, cpu, pool, items, device="cpu"), rtol=1e-9, atol=1e-11,
     )  # fmt: skip
+
+
+def test_convolutions_inside_exact_kernels_are_ieee_float32():
+    # at CIFAR-like sizes cuDNN would use TF32 tensor cores (Ampere and later) for float32
+    # convolutions: ~1e-3 relative error against float64; IEEE float32 stays near 1e-6
+    from simulations.training import exact_kernels
+
+    g = torch.Generator().manual_seed(0)
+    x, w = torch.randn(64, 64, 32, 32, generator=g), torch.randn(64, 64, 3, 3, generator=g)
+    want = torch.nn.functional.conv2d(x.double(), w.double(), padding=1)
+    with exact_kernels():
+        got = torch.nn.functional.conv2d(x.cuda(), w.cuda(), padding=1).cpu().double()
+    assert float((got - want).abs().max() / want.abs().max()) < 1e-5

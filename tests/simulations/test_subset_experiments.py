@@ -268,7 +268,7 @@ def test_quick_configs_share_one_store():
     cfgs = [make_config(get(name), quick=True) for name in ("memorization", "removal", "influence-pairs")]
     from simulations.experiments.subsets import store_folder
 
-    assert len({store_folder(c, "w") for c in cfgs}) == 1
+    assert len({store_folder(c, "w", data="d") for c in cfgs}) == 1
 
 
 def test_data_dir_flag_fills_the_config_field():
@@ -336,7 +336,8 @@ def test_other_data_gets_its_own_store(tmp_path):
     # (here the labels shifted by one) trains its own models instead of reading another's
     cfg = SubsetTraining(**{**TOY, "train_size": 200, "test_size": 50})
     prob = prepare(cfg)
-    other = dataclasses.replace(prob, y_train=np.roll(prob.y_train, 1))
+    shifted = dataclasses.replace(prob.data, y_train=np.roll(prob.data.y_train, 1))
+    other = dataclasses.replace(prob, data=shifted, y_train=shifted.y_train[prob.train_index])
     assert prepare(cfg).fingerprint == prob.fingerprint != other.fingerprint
     masks = np.random.default_rng(0).random((4, prob.n)) < 0.7
     seeds = np.arange(4)
@@ -359,8 +360,9 @@ def test_other_data_gets_its_own_store(tmp_path):
         ("channels", (5000,), "channels entry must be an integer in [1, 4096]"),
         ("batch_size", 10**6, "batch_size must be an integer in [1, 65536]"),
         ("models", 10**12, "models must be an integer in [2, 1000000]"),
+        ("channels", (2, 2, 2, 2, 2), "channels must hold 1 to 4 stage widths for a resnet"),
     ],
 )
 def test_sizes_out_of_range_are_refused(field, value, needle):
     with pytest.raises(ValueError, match=re.escape(needle)):
-        SubsetTraining(**{**TOY, field: value})
+        SubsetTraining(**{**TOY, "model": "resnet", field: value})

@@ -264,8 +264,8 @@ def test_mlp_train_flops_by_hand():
 
 
 def test_conv_logits_chunks_shrink_with_the_number_of_models(monkeypatch):
-    # a CNN's evaluation chunk is cut so models x rows stays within CONV_EVAL_PAIRS; rows are
-    # independent, so the logits equal each model's own forward pass on all of x at once
+    # a CNN's evaluation chunk is cut so the first feature maps of all models stay within
+    # CONV_EVAL_BYTES; rows are independent, so the logits equal each model's own forward pass
     import simulations.training.engine as engine
 
     spec = SPECS["cnn"]
@@ -278,9 +278,10 @@ def test_conv_logits_chunks_shrink_with_the_number_of_models(monkeypatch):
         return lambda p, xb: seen.append(xb.shape[0]) or batched(p, xb)
 
     monkeypatch.setattr(torch.func, "vmap", recording_vmap)
-    monkeypatch.setattr(engine, "CONV_EVAL_PAIRS", 3 * 7)
+    # a row of 3 models: 3 channels x 6 x 6 float32 each, 1,296 bytes; 7 rows fit in 9,800
+    monkeypatch.setattr(engine, "CONV_EVAL_BYTES", 9_800)
     got = engine.logits_batched(spec, params, x)
-    assert seen == [7] * 7 + [1]  # 21 pairs / 3 models = 7 rows per chunk, 50 rows
+    assert seen == [7] * 7 + [1]  # 50 rows
     monkeypatch.undo()
     xt = torch.as_tensor(x).float()
     want = torch.stack([spec.apply({k: v[b] for k, v in params.items()}, xt) for b in range(3)])
@@ -323,3 +324,16 @@ def test_resnet_layout_identity_blocks_and_errors():
                         ({"height": 1}, "height"), ({"classes": 1}, "classes")]:  # fmt: skip
         with pytest.raises(ValueError, match=needle):
             ResNet(**{"in_channels": 1, "height": 6, "width": 6, "classes": 3, "channels": (2, 3), **bad})
+
+
+def test_exact_kernels_on_torch_before_2_9_uses_allow_tf32(monkeypatch):
+    # torch < 2.9 has no cudnn.conv.fp32_precision: the legacy flag is set instead, and restored
+    from simulations.training import exact_kernels
+
+    class Legacy:  # what torch.backends.cudnn offered before 2.9, as far as exact_kernels reads it
+        deterministic, benchmark, allow_tf32 = False, True, True
+
+    monkeypatch.setattr(torch.backends, "cudnn", Legacy)
+    with exact_kernels():
+        assert (Legacy.deterministic, Legacy.benchmark, Legacy.allow_tf32) == (True, False, False)
+    assert (Legacy.deterministic, Legacy.benchmark, Legacy.allow_tf32) == (False, True, True)
