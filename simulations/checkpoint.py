@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 
 from simulations.results import (
+    LOCATION_FIELDS,
     atomic_savez,
     atomic_write_json,
     git_revision,
@@ -44,10 +45,19 @@ class Checkpoint:
                 old = json.loads(marker.read_text())
             except (OSError, ValueError):
                 old = None
-            if old != json.loads(json.dumps(ident)):
+            new = json.loads(json.dumps(ident))
+            if not isinstance(old, dict) or not isinstance(old.get("config"), dict):
+                raise ValueError(f"checkpoint: {marker} is unreadable; delete {self.folder} and run again")
+            differ = [k for k in new if k != "config" and old.get(k) != new[k]]
+            differ += [
+                k
+                for k in sorted(set(old["config"]) | set(new["config"]))
+                if k not in LOCATION_FIELDS and old["config"].get(k) != new["config"].get(k)
+            ]
+            if differ:
                 raise ValueError(
-                    f"checkpoint: {self.folder} holds a partial run of another configuration; "
-                    "delete it or choose another --out"
+                    f"checkpoint: {self.folder} holds a partial run of another configuration "
+                    f"(differs in {', '.join(differ[:4])}); delete it or choose another --out"
                 )
         else:
             self.folder.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ name and renamed into place, so a crash never leaves half a result.
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
 import json
 import os
 import platform
@@ -35,6 +36,11 @@ __all__ = [
     "make_build_dir",
     "read_npz",
 ]
+
+
+# config fields that say where data, stores and caches are, or where models run, not what is
+# computed: a re-run (or a resumed run) may change them
+LOCATION_FIELDS = ("data_dir", "store", "cache", "threads", "backend", "ray_address", "ray_cpus", "ray_gpus")
 
 
 def package_version() -> str:
@@ -66,6 +72,14 @@ def git_revision() -> str:
         return "unknown"
 
 
+def _installed(dist: str) -> str | None:
+    """The installed version of ``dist`` (read from its metadata, not imported), or None."""
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 def provenance() -> dict:
     """Version, git revision, interpreter and library versions, machine."""
     return {
@@ -73,6 +87,7 @@ def provenance() -> dict:
         "git_revision": git_revision(),
         "python": platform.python_version(),
         "numpy": np.__version__,
+        "torch": _installed("torch"),
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
     }
 

@@ -15,6 +15,7 @@ import numpy as np
 from simulations.checkpoint import Checkpoint
 from simulations.experiments import Experiment, get, make_config, names
 from simulations.results import (
+    LOCATION_FIELDS,
     atomic_write_json,
     atomic_write_text,
     make_build_dir,
@@ -24,10 +25,6 @@ from simulations.results import (
 )
 
 __all__ = ["run_experiment", "reproduce", "check_out_folder"]
-
-# where the data, stores and caches are and where models train, not what is computed: a re-run
-# may change them (the model stores themselves are keyed by a fingerprint of the data)
-_PLACEMENT = ("data_dir", "store", "cache", "threads", "backend", "ray_address", "ray_cpus", "ray_gpus")
 
 
 def _defaults(cfg) -> dict:
@@ -67,7 +64,7 @@ def check_out_folder(out: Path, cfg) -> None:
         raise ValueError(f"--out: {doc} is not a readable tailmem results file ({exc}); move it") from None
     new = json.loads(json.dumps(to_jsonable(cfg)))
     old = {**_defaults(cfg), **old}
-    diff = [k for k in sorted(set(old) | set(new)) if k not in _PLACEMENT and old.get(k) != new.get(k)]
+    diff = [k for k in sorted(set(old) | set(new)) if k not in LOCATION_FIELDS and old.get(k) != new.get(k)]
     if diff:
         shown = ", ".join(f"{k} {old.get(k, 'absent')!r} -> {new.get(k, 'absent')!r}" for k in diff[:3])
         more = f" and {len(diff) - 3} more" if len(diff) > 3 else ""
@@ -94,6 +91,19 @@ def run_experiment(
     """
     out = Path(out)
     check_out_folder(out, cfg)
+    missing = [p for p in (out.parent, *out.parent.parents) if not p.exists()]  # deepest first
+    try:
+        return _run_into(exp, cfg, out, command=command, quick=quick)
+    except BaseException:
+        for folder in missing:  # a failed run leaves no empty folders it made
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (a kept checkpoint or model store), or gone
+                break
+        raise
+
+
+def _run_into(exp: Experiment, cfg, out: Path, *, command: str, quick: bool) -> tuple[dict, list[str]]:
     start = time.perf_counter()
     params = inspect.signature(exp.run).parameters
     kwargs = {"workdir": out.parent} if "workdir" in params else {}

@@ -180,8 +180,17 @@ def ood_loss(beta_hat: np.ndarray, beta: np.ndarray, points: CompositionPoints) 
 
 def theory_rate(alpha: float, n: int, d: int, s: float) -> float:
     r"""The [summary] rate of the noiseless test loss, :math:`s(\ln^2 d/(ns))^{1 - 1/\alpha}`
-    (natural log; papers.md §4). Its constant is unknown: compare shapes via :func:`fit_constant`."""
-    return float(s * (math.log(d) ** 2 / (n * s)) ** (1.0 - 1.0 / alpha))
+    (natural log; papers.md §4). Its constant is unknown: compare shapes via :func:`fit_constant`.
+
+    Computed in log space; for alpha < 1 the exponent is negative (the rate is stated for
+    alpha > 1) and the value may exceed the float range: then ``inf``, not an error."""
+    power = 1.0 - 1.0 / alpha
+    if power == 0.0:
+        return float(s)
+    if d == 1:  # ln d = 0: the base is 0
+        return 0.0 if power > 0 else math.inf
+    log_rate = math.log(s) + power * (2.0 * math.log(math.log(d)) - math.log(n * s))
+    return math.inf if log_rate > 709.0 else math.exp(log_rate)
 
 
 def fit_constant(loss, rate) -> float:

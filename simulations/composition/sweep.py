@@ -181,7 +181,11 @@ def summarize(cfg, pt: dict, A: dict) -> dict:
             for q in ("id", "id_head", "id_tail_seen", "id_tail_unseen", "ood_seen", "ood_once", "ood_unseen")
         }
         r["ood_seen_all_recovered"] = mean_se(A["ood_recovered_frac"][j])
-        r["interpolating_runs"] = float(np.mean(A["max_resid"][j] <= INTERP_TOL))
+        interp = A["max_resid"][j] <= INTERP_TOL
+        r["interpolating_runs"] = float(np.mean(interp))  # a fraction of runs, with its binomial SE:
+        r["interpolating_runs_se"] = float(
+            np.sqrt(r["interpolating_runs"] * (1 - r["interpolating_runs"]) / interp.size)
+        )
         r["max_resid"] = float(np.max(A["max_resid"][j]))
         by = {}
         for tag in ("all", "tail"):
@@ -207,5 +211,10 @@ def summarize(cfg, pt: dict, A: dict) -> dict:
     row["learners"] = learners
     row["features_by_count"] = {
         tag: [float(v) for v in A[f"feat_{tag}"].mean(axis=0)] for tag in ("all", "tail")
+    }
+    runs = A["feat_all"].shape[0]  # mean counts over runs; their SEs (SD / sqrt(runs)):
+    row["features_by_count_se"] = {
+        tag: [float(v) for v in A[f"feat_{tag}"].std(axis=0, ddof=1) / np.sqrt(runs)]
+        for tag in ("all", "tail")
     }
     return row

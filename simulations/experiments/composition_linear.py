@@ -78,9 +78,16 @@ class CompositionLinear:
         check_int("n", self.n, low=1, high=10_000)
         check_int("d", self.d, low=1, high=10**6)
         check_finite("s", self.s, low=0.0, low_open=True, high=float(self.d))
-        for name in ("sigmas", "alphas", "ns", "ds", "ss"):
+        for name in ("sigmas", "alphas", "ns", "ds", "ss", "ridge_lams"):
             if not getattr(self, name):
                 raise ValueError(f"{name}: need at least one value")
+        for name in ("sigmas", "alphas", "ns", "ds", "ss"):  # their values name the sweep points
+            values = getattr(self, name)
+            if len({f"{v:g}" for v in values}) < len(values):
+                raise ValueError(
+                    f"{name}: values must differ in their first 6 significant digits (they name the "
+                    f"sweep points); got {', '.join(map(repr, values))}"
+                )
         for v in self.sigmas:
             check_finite("sigmas", v, low=0.0, high=1e3)
         for v in self.alphas:

@@ -286,3 +286,28 @@ def test_console_dies_by_sigint_after_ctrl_c(monkeypatch):
     with pytest.raises(SystemExit) as info:
         cli.console()
     assert info.value.code == 0 and calls == []
+
+
+def test_checkpoint_of_a_moved_data_folder_resumes_and_other_configs_are_named(tmp_path):
+    # a partial run resumes when only where things are has changed (data_dir, ...); another
+    # configuration is refused, and the message names the fields that differ
+    from simulations.checkpoint import Checkpoint
+    from simulations.experiments import get, make_config
+
+    cfg = make_config(get("composition-nets"), quick=True, data_dir="/data/a")
+    Checkpoint(tmp_path / "p", "composition-nets", cfg)
+    Checkpoint(
+        tmp_path / "p", "composition-nets", make_config(get("composition-nets"), quick=True, data_dir="/b/")
+    )
+    other = make_config(get("composition-nets"), quick=True, overrides=["seed=3", "epochs=2"])
+    with pytest.raises(ValueError, match=r"partial run of another configuration \(differs in epochs, seed\)"):
+        Checkpoint(tmp_path / "p", "composition-nets", other)
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without CUDA")
+def test_failed_run_leaves_no_empty_folders(tmp_path):
+    p = run_cli(
+        "run", "composition-nets", "--quick", "--out", str(tmp_path / "a" / "b"), "--set", "device=cuda"
+    )
+    assert p.returncode == 2 and "torch sees no CUDA device" in p.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -146,6 +146,10 @@ def test_bad_config_raises_value_error_naming_the_field():
         dataclasses.replace(TOY, ood_size=1)
     with pytest.raises(ValueError, match="ds: every d must be at least s"):
         dataclasses.replace(TOY, ds=(3,))
+    with pytest.raises(ValueError, match="ridge_lams: need at least one value"):
+        dataclasses.replace(TOY, ridge_lams=())
+    with pytest.raises(ValueError, match=r"alphas: values must differ in their first 6 significant digits"):
+        dataclasses.replace(TOY, alphas=(2.0, 2.0000001))  # both would be the sweep point "a2"
 
 
 def test_cli_run_writes_results_and_figures_from_saved_data(tmp_path):
@@ -153,6 +157,13 @@ def test_cli_run_writes_results_and_figures_from_saved_data(tmp_path):
     folder = tmp_path / "composition-linear"
     doc = json.loads((folder / "results.json").read_text())
     assert doc["experiment"] == "composition-linear" and doc["config"]["runs"] == 4
+    assert doc["results"]["points"]
+    for point in doc["results"]["points"]:
+        # every Monte Carlo mean carries its SE: feature counts over runs, the interpolating fraction
+        assert len(point["features_by_count_se"]["tail"]) == len(point["features_by_count"]["tail"])
+        mn = point["learners"]["min-norm"]
+        p = mn["interpolating_runs"]
+        assert mn["interpolating_runs_se"] == pytest.approx((p * (1 - p) / 4) ** 0.5)
     assert len(doc["figures"]) == 3
     for f in doc["figures"]:
         assert (folder / f).stat().st_size > 10_000

@@ -329,6 +329,10 @@ def test_rate_and_fitted_constant():
         5 * math.log(1e4) / math.sqrt(5000), rel=1e-14
     )
     assert theory_rate(1.0, 1000, 10_000, 5.0) == 5.0  # alpha = 1: the exponent vanishes
+    # alpha < 1: a negative exponent, computed in log space; beyond the float range it is inf
+    direct = 5.0 * (math.log(10_000) ** 2 / 5000.0) ** -1.0
+    assert theory_rate(0.5, 1000, 10_000, 5.0) == pytest.approx(direct, rel=1e-12)
+    assert theory_rate(0.01, 1000, 2000, 2000.0) == math.inf
     rate = np.array([0.1, 0.02, 0.5])
     assert fit_constant(3.0 * rate, rate) == pytest.approx(3.0, rel=1e-14)
     assert fit_constant(rate * np.array([2.0, 0.5, 1.0]), rate) == pytest.approx(1.0, rel=1e-14)
