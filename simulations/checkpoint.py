@@ -18,9 +18,9 @@ import shutil
 from pathlib import Path
 
 from simulations.results import (
-    LOCATION_FIELDS,
     atomic_savez,
     atomic_write_json,
+    config_differences,
     git_revision,
     package_version,
     read_npz,
@@ -49,11 +49,7 @@ class Checkpoint:
             if not isinstance(old, dict) or not isinstance(old.get("config"), dict):
                 raise ValueError(f"checkpoint: {marker} is unreadable; delete {self.folder} and run again")
             differ = [k for k in new if k != "config" and old.get(k) != new[k]]
-            differ += [
-                k
-                for k in sorted(set(old["config"]) | set(new["config"]))
-                if k not in LOCATION_FIELDS and old["config"].get(k) != new["config"].get(k)
-            ]
+            differ += config_differences(old["config"], new["config"])
             if differ:
                 raise ValueError(
                     f"checkpoint: {self.folder} holds a partial run of another configuration "

@@ -43,6 +43,11 @@ __all__ = [
 LOCATION_FIELDS = ("data_dir", "store", "cache", "threads", "backend", "ray_address", "ray_cpus", "ray_gpus")
 
 
+def config_differences(old: dict, new: dict) -> list[str]:
+    """The fields (sorted) in which two configs (JSON form) differ, those in LOCATION_FIELDS aside."""
+    return [k for k in sorted(set(old) | set(new)) if k not in LOCATION_FIELDS and old.get(k) != new.get(k)]
+
+
 def package_version() -> str:
     """Installed version of the ``tailmem`` distribution (``0+unknown`` if not installed)."""
     try:

@@ -15,9 +15,9 @@ import numpy as np
 from simulations.checkpoint import Checkpoint
 from simulations.experiments import Experiment, get, make_config, names
 from simulations.results import (
-    LOCATION_FIELDS,
     atomic_write_json,
     atomic_write_text,
+    config_differences,
     make_build_dir,
     provenance,
     replace_dir,
@@ -64,7 +64,7 @@ def check_out_folder(out: Path, cfg) -> None:
         raise ValueError(f"--out: {doc} is not a readable tailmem results file ({exc}); move it") from None
     new = json.loads(json.dumps(to_jsonable(cfg)))
     old = {**_defaults(cfg), **old}
-    diff = [k for k in sorted(set(old) | set(new)) if k not in LOCATION_FIELDS and old.get(k) != new.get(k)]
+    diff = config_differences(old, new)
     if diff:
         shown = ", ".join(f"{k} {old.get(k, 'absent')!r} -> {new.get(k, 'absent')!r}" for k in diff[:3])
         more = f" and {len(diff) - 3} more" if len(diff) > 3 else ""
@@ -157,17 +157,14 @@ def reproduce(
     flag = " --quick" if quick else ""
     extra = f" --data-dir {data_dir}" if data_dir else ""
     flags = "".join(" --" + p.replace("_", "-", 1).replace("=", " ", 1) for p in placement or [])
-    configs = {}
+    plan = []
     for name in names():  # every folder checked before anything runs: a refusal loses nothing
         exp = get(name)
         trains = "backend" in {f.name for f in dataclasses.fields(exp.config)}
-        overrides = placement if trains else None
-        configs[name] = make_config(exp, quick=quick, data_dir=data_dir, overrides=overrides)
-        check_out_folder(out / name, configs[name])
-    for name in names():
-        exp = get(name)
-        trains = "backend" in {f.name for f in dataclasses.fields(exp.config)}
-        cfg = configs[name]
+        cfg = make_config(exp, quick=quick, data_dir=data_dir, overrides=placement if trains else None)
+        check_out_folder(out / name, cfg)
+        plan.append((name, exp, trains, cfg))
+    for name, exp, trains, cfg in plan:
         reason = exp.unavailable(cfg) if exp.unavailable is not None else None
         if reason:
             print(f"[reproduce] {name} skipped: {reason}", file=log, flush=True)

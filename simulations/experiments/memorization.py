@@ -76,8 +76,9 @@ def summary_of_run(cfg: SubsetTraining, sr: SubsetRun) -> dict:
     }
 
 
-def analyse(cfg: Memorization, sr: SubsetRun) -> tuple[dict, dict]:
-    """mem~, held-out accuracy and their checks from a finished subset run."""
+def analyse(cfg: Memorization, sr: SubsetRun, cscores: np.ndarray | None = None) -> tuple[dict, dict]:
+    """mem~, held-out accuracy and their checks from a finished subset run; on CIFAR-10 also their
+    Spearman correlations with the released C-scores ``cscores`` (official order, all 50,000)."""
     p = sr.problem
     mem = memorization(sr.correct_train, sr.masks)
     held = heldout_accuracy(sr.correct_train, sr.masks)
@@ -130,10 +131,8 @@ def analyse(cfg: Memorization, sr: SubsetRun) -> tuple[dict, dict]:
         "top_x": p.data.x_train[p.train_index[top]],
         "bottom_x": p.data.x_train[p.train_index[bottom]],
     }
-    if cfg.dataset == "cifar10":
-        from simulations.data import load_cifar10_cscores
-
-        cscore = load_cifar10_cscores(cfg.data_dir or None)[p.train_index]
+    if cscores is not None:
+        cscore = cscores[p.train_index]
         res["cscore"] = {
             "spearman_heldout_vs_cscore": spearman(held.value, cscore),
             "spearman_mem_vs_cscore": spearman(mem.value, cscore),
@@ -151,11 +150,12 @@ def run(cfg: Memorization, workdir=".") -> tuple[dict, dict]:
     the per-example held-out accuracy averaged over all ratios is reported as a C-score proxy
     (Jiang et al. average over ratios 0.1..0.9, papers.md §3).
     """
+    cscores = None
     if cfg.dataset == "cifar10":  # read (and check) the C-scores before hours of training, not after
         from simulations.data import load_cifar10_cscores
 
-        load_cifar10_cscores(cfg.data_dir or None)
-    res, arrays = analyse(cfg, subset_run(cfg, workdir))
+        cscores = load_cifar10_cscores(cfg.data_dir or None)
+    res, arrays = analyse(cfg, subset_run(cfg, workdir), cscores)
     if cfg.heldout_ratios:
         by_ratio = {f"{cfg.ratio:g}": arrays["heldout"]}
         for r in cfg.heldout_ratios:

@@ -38,6 +38,7 @@ import numpy as np
 from simulations.backends import Backend
 from simulations.data import DATASETS, Dataset, features, fixed_part, is_image, load_dataset
 from simulations.estimators import check_coverage, subset_masks
+from simulations.results import LOCATION_FIELDS
 from simulations.store import ModelStore, config_hash
 from simulations.training import MLP, ResNet, SmallCNN, SoftmaxRegression
 from simulations.training.subsets import train_into_store
@@ -137,7 +138,7 @@ def backend_of(cfg: SubsetTraining) -> Backend:
 
 
 # fields that decide where models are stored or trained, not what they are: outside the hash
-PLACEMENT_FIELDS = ("data_dir", "store", "backend", "ray_address", "ray_cpus", "ray_gpus")
+PLACEMENT_FIELDS = tuple(f.name for f in dataclasses.fields(SubsetTraining) if f.name in LOCATION_FIELDS)
 TRAINING_FIELDS = tuple(f.name for f in dataclasses.fields(SubsetTraining) if f.name not in PLACEMENT_FIELDS)
 
 

@@ -37,7 +37,7 @@ from simulations.nlp.head import AttentionHead, head_probabilities, train_heads
 from simulations.nlp.hessian import loss_hessian, per_example_gradients
 from simulations.nlp.influence import damped, influence_memorization, inverse_hvp
 from simulations.nlp.sst2 import SST2, load_sst2
-from simulations.results import atomic_savez, read_npz
+from simulations.results import LOCATION_FIELDS, atomic_savez, read_npz
 from simulations.store import config_hash
 from theory._validate import check_finite, check_int
 
@@ -88,9 +88,7 @@ class NLPTraining:
         check_int("seed", self.seed, low=0)
 
 
-TRAINING_FIELDS = tuple(
-    f.name for f in fields(NLPTraining) if f.name not in ("data_dir", "cache", "store", "threads")
-)
+TRAINING_FIELDS = tuple(f.name for f in fields(NLPTraining) if f.name not in LOCATION_FIELDS)
 
 
 def training_key(cfg: NLPTraining) -> dict:
