@@ -58,7 +58,8 @@ def memorization_figures(results: dict, arrays: dict, folder) -> list[str]:
     names = []
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
-    a1.hist(mem[ok], bins=np.linspace(-0.3, 1.0, 53), color="C0")
+    low = min(-0.3, np.floor(mem[ok].min() * 10) / 10) if ok.any() else -0.3  # mem~ lies in [-1, 1]
+    a1.hist(mem[ok], bins=np.arange(low, 1.0 + 1e-9, 0.025), color="C0")  # every example in a bin
     a1.axvline(0.25, color="C3", ls="--", label="0.25 (Feldman & Zhang's threshold)")
     a1.set_yscale("log")
     a1.set_xlabel("mem~ (subsampled estimate)")
