@@ -91,7 +91,8 @@ def map_batches(
     the calling process, one result at a time, so it may write files without locking. An
     exception in a unit (raised as it is), or a task whose worker died more than
     ``backend.max_retries`` times (ChildProcessError, one line), stops the map: results already
-    handed to ``on_done`` stay, the tasks not yet finished are cancelled.
+    handed to ``on_done`` stay; on Ray no further task is submitted, and the few in flight finish
+    on their own, their results dropped (:func:`~simulations.backends.ray_tasks.map_on_ray`).
     """
     if not isinstance(backend, Backend):
         raise ValueError(f"backend must be a simulations.backends.Backend; got {type(backend).__name__}")

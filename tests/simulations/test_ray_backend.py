@@ -27,6 +27,7 @@ import pytest
 ray = pytest.importorskip("ray", reason='the Ray backend needs the [ray] extra: pip install "tailmem[ray]"')
 
 from simulations.backends import Backend, map_batches  # noqa: E402
+from simulations.backends.ray_tasks import WINDOW_FACTOR, window  # noqa: E402
 from simulations.experiments.memorization import Memorization  # noqa: E402
 from simulations.experiments.memorization import run as run_mem  # noqa: E402
 from simulations.experiments.removal import Removal  # noqa: E402
@@ -185,6 +186,41 @@ def test_worker_dying_beyond_the_retries_stops_the_map_with_one_error(cluster, t
     ):
         map_batches(always_dies, None, [(7, (7,))], _quiet, backend=Backend("ray", max_retries=1))
     assert len(list(tmp_path.glob("attempt-*"))) == 2  # the first run and one retry
+
+
+def test_a_failed_map_cancels_nothing_and_leaves_no_queued_work(cluster, tmp_path, monkeypatch):
+    # Ray 2.60 aborts the driver (task_manager.cc:1329 "Tried to complete task that was not
+    # pending") when ray.cancel races a task's completion: the map must never call it. Instead
+    # at most window() tasks are in flight, so after unit 0 fails the other 39 are not all run.
+    def cancel(*args, **kwargs):
+        raise AssertionError("ray.cancel called")
+
+    monkeypatch.setattr(ray, "cancel", cancel)
+
+    def slow_then_fail(shared, i):
+        (tmp_path / f"attempt-{i}").touch()
+        if i == 0:
+            raise ValueError("unit 0 fails")
+        time.sleep(0.2)
+        return i
+
+    backend = Backend("ray")
+    limit = window(ray, backend)
+    assert limit == WINDOW_FACTOR * 2  # the 2-CPU cluster, one CPU per task
+    with pytest.raises(ValueError, match="^unit 0 fails$"):
+        map_batches(slow_then_fail, None, [(i, (i,)) for i in range(40)], _quiet, backend=backend)
+    time.sleep(1.0)  # let the tasks in flight finish; none beyond them may start
+    assert 1 <= len(list(tmp_path.glob("attempt-*"))) <= limit
+
+
+def test_the_window_keeps_order_free_results_complete(cluster):
+    # more items than the window: every key's result arrives exactly once
+    def square(shared, i):  # a closure: Ray pickles it by value (the test module is not importable there)
+        return i * i
+
+    got = {}
+    map_batches(square, None, [(i, (i,)) for i in range(25)], got.__setitem__, backend=Backend("ray"))
+    assert got == {i: i * i for i in range(25)}
 
 
 @pytest.mark.slow
