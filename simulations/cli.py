@@ -117,6 +117,13 @@ def _add_run(sub) -> None:
     )
     r.add_argument("--ray-address", metavar="ADDR", help="with --backend ray: the cluster (as for run)")
     sub.add_parser("list", help="list the experiments and their config fields")
+    d = sub.add_parser(
+        "redraw",
+        help="rebuild figures (and report.md) of a results folder from its saved files",
+        description="Redraw every figure of an experiment folder (OUT/NAME) from its results.json and "
+        "arrays.npz, or of every experiment of a reproduce folder (OUT), then rebuild its report.md.",
+    )
+    d.add_argument("folder", help="an experiment folder or a tailmem reproduce folder")
     b = sub.add_parser("benchmark", help="speed against a straightforward reference")
     b.add_argument(
         "which",
@@ -274,7 +281,9 @@ def _bound(args) -> int:
     return 0
 
 
-def _run(args) -> int:
+def _run(args, argv: list[str]) -> int:
+    import shlex
+
     from simulations.experiments import get, make_config
     from simulations.runner import run_experiment
 
@@ -285,9 +294,17 @@ def _run(args) -> int:
     # the flags first, so that a --set of the same field still wins (as with --data-dir)
     cfg = make_config(exp, quick=args.quick, overrides=placement + args.set, data_dir=args.data_dir)
     out = Path(args.out) / exp.name
-    cmd = "tailmem run " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else f"tailmem run {exp.name}"
+    cmd = "tailmem " + shlex.join(argv)  # as given to main(), which a script may call itself
     doc, figures = run_experiment(exp, cfg, out, command=cmd, quick=args.quick)
     print(f"{exp.name}: wrote {out}/results.json and {len(figures)} figure(s) in {doc['wall_time_s']:.1f} s")
+    return 0
+
+
+def _redraw(args) -> int:
+    from simulations.runner import redraw
+
+    done = redraw(Path(args.folder))
+    print(f"redrew {len(done)} experiment folder(s) in {args.folder}")
     return 0
 
 
@@ -367,13 +384,33 @@ def _out_of_memory(exc: RuntimeError) -> bool:
     )
 
 
+def _call(handler, args) -> int:
+    """``handler(args)``; on any exception the open progress bars are erased first, so that the
+    error or interrupt line starts on a line of its own."""
+    try:
+        return handler(args)
+    except BaseException:
+        from simulations.results import close_progress_bars
+
+        close_progress_bars()
+        raise
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tailmem`` command; returns the exit status (130 after Ctrl-C)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    handlers = {"bound": _bound, "run": _run, "reproduce": _reproduce, "list": _list, "benchmark": _benchmark}
+    handlers = {
+        "bound": _bound,
+        "run": lambda a: _run(a, argv),
+        "reproduce": _reproduce,
+        "redraw": _redraw,
+        "list": _list,
+        "benchmark": _benchmark,
+    }
     lower = "lower the sizes (tailmem list shows them; for trained models models_per_batch or batch_size)"
     try:
-        return handlers[args.command](args)
+        return _call(handlers[args.command], args)
     except (ValueError, ArithmeticError, OSError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"tailmem: error: {msg}", file=sys.stderr)

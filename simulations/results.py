@@ -25,6 +25,7 @@ import numpy as np
 
 __all__ = [
     "progress_bar",
+    "close_progress_bars",
     "atomic_savez",
     "package_version",
     "git_revision",
@@ -190,11 +191,29 @@ def read_npz(path: str | Path, keys: tuple[str, ...] | None = None) -> dict[str,
         raise ValueError(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from None
 
 
+_OPEN_BARS: list = []
+
+
 def progress_bar(total: int, desc: str):
     """A tqdm bar on stderr that disappears when closed; ``bar.update(k)`` advances it by k.
 
-    Long experiment runs show their progress with it (the results never depend on it).
+    Long experiment runs show their progress with it (the results never depend on it). Bars
+    still open when a run stops are cleared by :func:`close_progress_bars`, so that the error or
+    interrupt line starts on a line of its own.
     """
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
+    bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
+    _OPEN_BARS[:] = [b for b in _OPEN_BARS if not getattr(b, "disable", True)]
+    _OPEN_BARS.append(bar)
+    return bar
+
+
+def close_progress_bars() -> None:
+    """Close (and so erase) every progress bar still open; called before an error line."""
+    while _OPEN_BARS:
+        bar = _OPEN_BARS.pop()
+        try:
+            bar.close()
+        except Exception:  # noqa: BLE001 - a bar that cannot be closed must not hide the error
+            pass

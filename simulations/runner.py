@@ -1,10 +1,16 @@
-"""Run registered experiments into result folders, and ``reproduce`` them all with a report."""
+"""Run experiments into result folders, draw their figures from the saved files, and report.
+
+``run_experiment`` runs one experiment (:mod:`simulations.experiment`) into ``OUT/NAME/``;
+``reproduce`` runs them all and writes ``OUT/reproduce.json`` and ``OUT/report.md``; ``redraw``
+rebuilds the figures (and a reproduce folder's report) from ``results.json`` and ``arrays.npz``
+alone. Figures are always drawn by :func:`draw`, from the files, whether just written or old.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
+import os
 import shutil
 import sys
 import time
@@ -12,19 +18,21 @@ from pathlib import Path
 
 import numpy as np
 
-from simulations.checkpoint import Checkpoint
-from simulations.experiments import Experiment, get, make_config, names
+from simulations.config import config_from_json, make_config
+from simulations.experiment import Context, Experiment, checkpoint_ident, get, names
 from simulations.results import (
+    atomic_savez,
     atomic_write_json,
     atomic_write_text,
     config_differences,
     make_build_dir,
     provenance,
+    read_npz,
     replace_dir,
     to_jsonable,
 )
 
-__all__ = ["run_experiment", "reproduce", "check_out_folder"]
+__all__ = ["run_experiment", "reproduce", "redraw", "draw", "report_section", "check_out_folder"]
 
 
 def _defaults(cfg) -> dict:
@@ -75,25 +83,25 @@ def check_out_folder(out: Path, cfg) -> None:
 
 
 def run_experiment(
-    exp: Experiment, cfg, out: Path, *, command: str, quick: bool = False
+    exp: Experiment, cfg, out: Path, *, command: str, quick: bool = False, progress: bool = True
 ) -> tuple[dict, list[str]]:
     """Run ``exp`` at ``cfg`` and write its folder ``out`` atomically.
 
     An ``out`` that holds results of another configuration, or is not a results folder, is
     refused before anything runs (:func:`check_out_folder`).
 
-    The folder gets ``results.json`` (config, results, provenance, wall time, the command),
-    ``arrays.npz`` and the figures. Returns (results.json content, figure names). An experiment
-    whose ``run`` takes ``checkpoint`` saves finished pieces in ``OUT/.NAME.partial/`` and a
-    re-run after a kill resumes from them (:mod:`simulations.checkpoint`). An experiment whose
-    ``run`` takes ``workdir`` gets ``out``'s parent, where it keeps model stores that outlive the
-    run (:mod:`simulations.experiments.subsets`): they are never deleted on error.
+    The folder gets ``results.json`` (config, results, provenance, wall time, the command, the
+    random streams used), ``arrays.npz`` and the figures, drawn from those two files
+    (:func:`draw`). Returns (results.json content, figure names). Finished pieces of the run
+    (``ctx.cached``) are kept in ``OUT/.NAME.partial/`` until the results are written: a re-run
+    after a kill *or an error* resumes from them. Model stores live in ``out``'s parent
+    (``ctx.workdir``) and are never deleted.
     """
     out = Path(out)
     check_out_folder(out, cfg)
     missing = [p for p in (out.parent, *out.parent.parents) if not p.exists()]  # deepest first
     try:
-        return _run_into(exp, cfg, out, command=command, quick=quick)
+        return _run_into(exp, cfg, out, command=command, quick=quick, progress=progress)
     except BaseException:
         for folder in missing:  # a failed run leaves no empty folders it made
             try:
@@ -103,25 +111,26 @@ def run_experiment(
         raise
 
 
-def _run_into(exp: Experiment, cfg, out: Path, *, command: str, quick: bool) -> tuple[dict, list[str]]:
+def _run_into(
+    exp: Experiment, cfg, out: Path, *, command: str, quick: bool, progress: bool
+) -> tuple[dict, list[str]]:
     start = time.perf_counter()
-    params = inspect.signature(exp.run).parameters
-    kwargs = {"workdir": out.parent} if "workdir" in params else {}
-    if "checkpoint" in params:
-        ck = Checkpoint(out.parent / f".{out.name}.partial", exp.name, cfg)
-        try:
-            results, arrays = exp.run(cfg, checkpoint=ck, **kwargs)
-        except Exception:
-            ck.remove()  # an error, not a kill: nothing worth resuming
-            raise
-    else:
-        ck = None
-        results, arrays = exp.run(cfg, **kwargs)
+    ctx = Context.for_config(
+        cfg,
+        workdir=out.parent,
+        partial=out.parent / f".{out.name}.partial",
+        ident=checkpoint_ident(exp.name, cfg),
+        progress=progress,
+    )
+    try:
+        results, arrays = exp.run(cfg, ctx)
+    except BaseException:
+        ctx.remove_checkpoint(only_if_empty=True)  # finished pieces are kept, whatever stopped the run
+        raise
     wall = time.perf_counter() - start
     build = make_build_dir(out.parent, out.name)
     try:
-        np.savez(build / "arrays.npz", **{k: np.asarray(v) for k, v in arrays.items()})
-        figures = exp.plot(results, arrays, build)
+        atomic_savez(build / "arrays.npz", **{k: np.asarray(v) for k, v in arrays.items()})
         doc = {
             "experiment": exp.name,
             "title": exp.title,
@@ -129,31 +138,152 @@ def _run_into(exp: Experiment, cfg, out: Path, *, command: str, quick: bool) -> 
             "quick": quick,
             "config": to_jsonable(cfg),
             "seed": getattr(cfg, "seed", None),
+            "streams": ctx.streams,
             "results": to_jsonable(results),
-            "figures": figures,
+            "figures": [],
             "wall_time_s": wall,
             "provenance": provenance(),
         }
         atomic_write_json(build / "results.json", doc)
+        doc = draw(build, exp)
         replace_dir(build, out)
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
-    if ck is not None:
-        ck.remove()
-    return doc, figures
+    ctx.remove_checkpoint()
+    return doc, doc["figures"]
+
+
+def read_results(folder: Path) -> tuple[dict, dict, Experiment]:
+    """(results.json, arrays.npz, experiment) of a results folder; ValueError naming the file."""
+    folder = Path(folder)
+    doc_path = folder / "results.json"
+    if not doc_path.is_file():
+        raise ValueError(
+            f"redraw: {folder} has no results.json; give a folder written by tailmem run or reproduce"
+        )
+    try:
+        doc = json.loads(doc_path.read_text(encoding="utf-8"))
+        if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
+            raise ValueError("no results object")
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"redraw: {doc_path} is not a readable results file ({exc}); re-run it") from None
+    name = doc.get("experiment")
+    try:
+        exp = get(str(name))
+    except ValueError:
+        raise ValueError(
+            f"redraw: {doc_path} is of unknown experiment {name!r}; known: {', '.join(names())}"
+        ) from None
+    arrays = read_npz(folder / "arrays.npz") if (folder / "arrays.npz").exists() else None
+    if arrays is None:
+        raise ValueError(f"redraw: {folder / 'arrays.npz'} is missing; re-run the experiment")
+    return doc, arrays, exp
+
+
+def draw(folder: Path, exp: Experiment | None = None) -> dict:
+    """Draw the figures of the results folder ``folder`` from its results.json and arrays.npz.
+
+    The figures are drawn into a temporary folder beside it and then moved in, one file at a
+    time; results.json's ``figures`` list is rewritten only when it changes. Returns the
+    results.json content.
+    """
+    folder = Path(folder)
+    doc, arrays, found = read_results(folder)
+    exp = exp or found
+    tmp = make_build_dir(folder.parent, f"{folder.name}.draw")
+    try:
+        figures = list(exp.plot(doc["results"], arrays, tmp))
+        for name in figures:
+            os.replace(tmp / name, folder / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if figures != doc.get("figures"):
+        doc["figures"] = figures
+        atomic_write_json(folder / "results.json", doc)
+    return doc
+
+
+def report_section(doc: dict, name: str) -> str:
+    """The report.md section of one experiment, from its results.json content."""
+    exp = get(name)
+    cfg = config_from_json(exp.config, doc["config"])
+    body = exp.report(doc["results"], cfg).rstrip("\n")
+    links = [
+        f"![{name}/{f}]({name}/{f})" if f.endswith((".png", ".svg")) else f"[{name}/{f}]({name}/{f})"
+        for f in doc.get("figures", [])
+    ]
+    if links:
+        body += "\n\n" + "\n".join(links)
+    return (
+        f"## {exp.title}\n\nExperiment `{name}`; command `{doc['command']}`; "
+        f"wall time {doc['wall_time_s']:.1f} s; results in `{name}/results.json`.\n\n{body}\n"
+    )
+
+
+def write_report(out: Path) -> Path:
+    """``out/report.md`` from ``out/reproduce.json`` and each experiment's results.json."""
+    out = Path(out)
+    meta = json.loads((out / "reproduce.json").read_text(encoding="utf-8"))
+    sections = []
+    for entry in meta["experiments"]:
+        name = entry["name"]
+        if entry.get("skipped"):
+            title = entry.get("title", name)
+            sections.append(f"## {title}\n\nExperiment `{name}` was skipped: {entry['skipped']}\n")
+            continue
+        doc = json.loads((out / name / "results.json").read_text(encoding="utf-8"))
+        sections.append(report_section(doc, name))
+    prov = meta["provenance"]
+    head = (
+        f"# tailmem report\n\nMade by `{meta['command']}` with tailmem "
+        f"{prov['tailmem_version']} at git revision {prov['git_revision']} on {prov['machine']}.\n\n"
+    )
+    atomic_write_text(out / "report.md", head + "\n".join(sections))
+    return out / "report.md"
+
+
+def redraw(folder: Path) -> list[Path]:
+    """Rebuild the figures of an experiment folder, or of every experiment of a reproduce folder
+    and its report.md, from the saved files alone. Returns the folders redrawn."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"redraw: {folder} is not a folder")
+    if (folder / "reproduce.json").is_file():
+        try:
+            meta = json.loads((folder / "reproduce.json").read_text(encoding="utf-8"))
+            ran = [e["name"] for e in meta["experiments"] if not e.get("skipped")]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(
+                f"redraw: {folder / 'reproduce.json'} is not readable ({exc}); re-run reproduce"
+            ) from None
+        for name in ran:  # every folder read before anything is drawn
+            read_results(folder / name)
+        for name in ran:
+            draw(folder / name)
+        write_report(folder)
+        return [folder / n for n in ran]
+    draw(folder)
+    return [folder]
 
 
 def reproduce(
-    out: Path, *, quick: bool, data_dir: str | None = None, placement: list[str] | None = None, log=sys.stderr
+    out: Path,
+    *,
+    quick: bool,
+    data_dir: str | None = None,
+    placement: list[str] | None = None,
+    log=sys.stderr,
+    progress: bool = True,
 ) -> Path:
     """Run every registered experiment into ``out/<name>/`` and write ``out/report.md``.
 
     ``placement`` (``backend=...``, ``ray_address=...``) goes to the experiments whose config has
-    a ``backend`` field (those that train many models), and to no other.
+    a ``backend`` field (those that train many models), and to no other. ``out/reproduce.json``
+    records what ran and what was skipped (with the reason), so that ``tailmem redraw out``
+    rebuilds report.md as this run wrote it.
     """
     out = Path(out)
-    sections = []
     flag = " --quick" if quick else ""
     extra = f" --data-dir {data_dir}" if data_dir else ""
     flags = "".join(" --" + p.replace("_", "-", 1).replace("=", " ", 1) for p in placement or [])
@@ -164,30 +294,29 @@ def reproduce(
         cfg = make_config(exp, quick=quick, data_dir=data_dir, overrides=placement if trains else None)
         check_out_folder(out / name, cfg)
         plan.append((name, exp, trains, cfg))
+    entries = []
     for name, exp, trains, cfg in plan:
         reason = exp.unavailable(cfg) if exp.unavailable is not None else None
         if reason:
             print(f"[reproduce] {name} skipped: {reason}", file=log, flush=True)
-            sections.append(f"## {exp.title}\n\nExperiment `{name}` was skipped: {reason}\n")
+            entries.append({"name": name, "title": exp.title, "skipped": reason})
             continue
         print(f"[reproduce] {name} ...", file=log, flush=True)
-        doc, figures = run_experiment(
+        doc, _ = run_experiment(
             exp,
             cfg,
             out / name,
             command=f"tailmem run {name}{flag} --out {out}{extra}{flags if trains else ''}",
             quick=quick,
+            progress=progress,
         )
         print(f"[reproduce] {name} done in {doc['wall_time_s']:.1f} s", file=log, flush=True)
-        body = exp.report(doc["results"], [f"{name}/{f}" for f in figures])
-        sections.append(
-            f"## {exp.title}\n\nExperiment `{name}`; command `{doc['command']}`; "
-            f"wall time {doc['wall_time_s']:.1f} s; results in `{name}/results.json`.\n\n{body}\n"
-        )
-    prov = provenance()
-    head = (
-        f"# tailmem report\n\nMade by `tailmem reproduce{flag} --out {out}` with tailmem "
-        f"{prov['tailmem_version']} at git revision {prov['git_revision']} on {prov['machine']}.\n\n"
-    )
-    atomic_write_text(out / "report.md", head + "\n".join(sections))
-    return out / "report.md"
+        entries.append({"name": name, "title": exp.title})
+    meta = {
+        "command": f"tailmem reproduce{flag} --out {out}{extra}{flags}",
+        "quick": quick,
+        "experiments": entries,
+        "provenance": provenance(),
+    }
+    atomic_write_json(out / "reproduce.json", meta)
+    return write_report(out)

@@ -5,8 +5,10 @@ Layout of a store folder::
     config.json           the configuration, its hash, t, n, k and the tailmem version
     models.npz            mask (t, n) bool and seed (t,) of every model, fixed at creation
     batch-SSSSSS-EEEEEE.npz   results of models S..E-1: correct_train (b, n), correct_test (b, k)
-                          (uint8 when all are 0/1, else float32) and the config hash; its
-                          presence is the completion flag of those models
+                          (uint8 when all are 0/1, else float32), the config hash and the
+                          SHA-256 of the two arrays (checked on read: a damaged or edited
+                          batch is named, never read); its presence is the completion flag
+                          of those models
 
 Every file is written to a temporary name and renamed, so a kill leaves either a whole batch
 file or none; re-opening the store with the same configuration resumes (``pending`` lists the
@@ -26,7 +28,21 @@ import numpy as np
 from simulations.results import atomic_savez, atomic_write_json, package_version, read_npz, to_jsonable
 from theory._validate import check_int
 
-__all__ = ["ModelStore", "config_hash"]
+__all__ = ["ModelStore", "config_hash", "batch_checksum", "STORE_FORMAT"]
+
+# config.json "format": 2 = every batch carries a checksum of its contents (stores written
+# before it have no "format" and batches without one, which are read as they are)
+STORE_FORMAT = 2
+
+
+def batch_checksum(correct_train: np.ndarray, correct_test: np.ndarray) -> str:
+    """SHA-256 of a batch's two arrays: dtype, shape and bytes of each, in order."""
+    h = hashlib.sha256()
+    for a in (correct_train, correct_test):
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
 
 
 def config_hash(config: dict) -> str:
@@ -72,8 +88,10 @@ class ModelStore:
                     "n": self.n,
                     "k": self.k,
                     "tailmem_version": package_version(),
+                    "format": STORE_FORMAT,
                 },
             )
+            self.format = STORE_FORMAT
         self.masks, self.seeds = masks, seeds
 
     def _check_existing(self, meta: Path, masks, seeds) -> None:
@@ -94,6 +112,7 @@ class ModelStore:
             )
         if not (np.array_equal(old_masks, masks) and np.array_equal(old_seeds, seeds)):
             raise ValueError(f"store: {self.folder} holds other masks or seeds for the same configuration")
+        self.format = old.get("format", 1)
 
     # ------------------------------------------------------------------ batches
     def _batches(self) -> list[tuple[int, int, Path]]:
@@ -143,7 +162,13 @@ class ModelStore:
         if all(np.array_equal(a, a.astype(bool)) for a in (ct, cs)):
             ct, cs = ct.astype(np.uint8), cs.astype(np.uint8)  # 0/1 outcomes: 4x smaller, exact
         path = self.folder / f"batch-{start:06d}-{end:06d}.npz"
-        atomic_savez(path, correct_train=ct, correct_test=cs, config_hash=np.array(self.hash))
+        atomic_savez(
+            path,
+            correct_train=ct,
+            correct_test=cs,
+            config_hash=np.array(self.hash),
+            checksum=np.array(batch_checksum(ct, cs)),
+        )
 
     def load(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(masks (t, n), correct_train (t, n), correct_test (t, k)) once every model is done."""
@@ -151,12 +176,22 @@ class ModelStore:
         cs = np.full((self.t, self.k), np.nan, dtype=np.float32)
         for a, b, p in self._batches():
             try:
-                f = read_npz(p, ("config_hash", "correct_train", "correct_test"))
+                f = read_npz(p)
                 if str(f["config_hash"]) != self.hash:
                     raise ValueError("written for another configuration")
+                if "checksum" in f:
+                    if str(f["checksum"]) != batch_checksum(f["correct_train"], f["correct_test"]):
+                        raise ValueError("its contents do not match their checksum")
+                elif self.format >= 2:
+                    raise ValueError("it has no checksum")
+                if f["correct_train"].shape != (b - a, self.n) or f["correct_test"].shape != (b - a, self.k):
+                    raise ValueError("its arrays have the wrong shape")
                 ct[a:b], cs[a:b] = f["correct_train"], f["correct_test"]
             except (OSError, ValueError, KeyError) as exc:
-                raise ValueError(f"store: {p} is corrupt ({exc}); delete that file and resume") from None
+                msg = str(exc).splitlines()[0]
+                raise ValueError(
+                    f"store: {p} is corrupt ({msg}); delete that file and run again to retrain its models"
+                ) from None
         missing = int((~self.done()).sum())
         if missing:
             raise ValueError(f"store: {missing} of {self.t} models have no results yet; resume the run")

@@ -42,8 +42,7 @@ import numpy as np
 from simulations.composition import fit_constant
 from simulations.composition.features import ALPHA_MAX
 from simulations.composition.sweep import learner_names, point_arrays, summarize
-from simulations.experiments import Experiment, register
-from simulations.results import progress_bar
+from simulations.experiment import Context, experiment
 from theory._validate import check_finite, check_int
 
 __all__ = ["CompositionLinear", "QUICK", "point_arrays", "points", "claims", "run", "report", "plot"]
@@ -245,20 +244,28 @@ def claims(cfg: CompositionLinear, rows: dict, sweeps: dict, fit: dict, shape: d
     return out
 
 
-def run(cfg: CompositionLinear, checkpoint=None) -> tuple[dict, dict]:
-    """Every sweep point (reusing the finished ones of a ``checkpoint``), then the fitted rate
-    constant and the summaries. Returns (JSON-ready results, arrays)."""
+EXPERIMENT = experiment(
+    "composition-linear",
+    "Composition in the linear model: memorized tail features on unseen combinations",
+    config=CompositionLinear,
+    quick=QUICK,
+)
+
+
+@EXPERIMENT.run
+def run(cfg: CompositionLinear, ctx: Context | None = None) -> tuple[dict, dict]:
+    """Every sweep point (a checkpoint piece of ``ctx`` each), then the fitted rate constant and
+    the summaries. Returns (JSON-ready results, arrays)."""
+    ctx = ctx or Context.for_config(cfg)
     pts, sweeps = points(cfg)
-    progress = progress_bar(len(pts), "composition-linear points")
+    progress = ctx.progress(len(pts), "composition-linear points")
     rows, per_run = {}, {}
     for pt in pts:
-        got = checkpoint.load(pt["key"]) if checkpoint is not None else None
-        if got is not None:
-            A = got[1]
-        else:
-            A = point_arrays(cfg, pt["alpha"], pt["n"], pt["d"], pt["s"], pt["sigma"])
-            if checkpoint is not None:
-                checkpoint.save(pt["key"], {"point": pt}, A)
+
+        def compute(pt=pt):
+            return {"point": pt}, point_arrays(cfg, pt["alpha"], pt["n"], pt["d"], pt["s"], pt["sigma"])
+
+        _, A = ctx.cached(pt["key"], compute)
         rows[pt["key"]] = summarize(cfg, pt, A)
         per_run[pt["key"]] = A
         progress.update(1)
@@ -355,7 +362,8 @@ def _best_ridge(r: dict, names: list[str], q: str) -> tuple[str, dict]:
     return best, r["learners"][best][q]
 
 
-def report(results: dict, figures: list[str]) -> str:
+@EXPERIMENT.report
+def report(results: dict, cfg: CompositionLinear) -> str:
     """Markdown: the alpha sweep table, the n / d / s sweeps, the fitted rate and the claims."""
     rows = {r["key"]: r for r in results["points"]}
     names = results["learners"]
@@ -442,24 +450,11 @@ def report(results: dict, figures: list[str]) -> str:
         "| --- | --- |",
     ]
     lines += [f"| {c['claim']} | {c['measured']} |" for c in results["claims"]]
-    lines += [""] + [f"![{f}]({f})" for f in figures]
     return "\n".join(lines)
 
 
+@EXPERIMENT.plot
 def plot(results: dict, arrays: dict, folder) -> list[str]:
     from simulations.plots.composition import composition_linear_figures
 
     return composition_linear_figures(results, arrays, folder)
-
-
-register(
-    Experiment(
-        name="composition-linear",
-        title="Composition in the linear model: memorized tail features on unseen combinations",
-        config=CompositionLinear,
-        run=run,
-        plot=plot,
-        report=report,
-        quick=QUICK,
-    )
-)

@@ -32,8 +32,7 @@ from simulations.composition.measure import mean_se
 from simulations.composition.nets import ARCHS, SumNet, param_count
 from simulations.composition.sum_task import DIGITS, TEST_SETS, digit_probabilities, make_sum_task
 from simulations.composition.train_nets import predict_sum_nets, train_sum_nets
-from simulations.experiments import Experiment, register
-from simulations.results import progress_bar
+from simulations.experiment import Context, experiment
 from theory._validate import check_finite, check_int
 
 __all__ = ["CompositionNets", "QUICK", "PUBLISHED_ONE_SHOT", "run", "report", "plot", "unavailable"]
@@ -105,6 +104,15 @@ class CompositionNets:
 QUICK = {"train_items": 2000, "symbols": 20, "test_items": 500, "train_eval": 500, "seeds": 2, "epochs": 8}
 
 
+EXPERIMENT = experiment(
+    "composition-nets",
+    "Composition in networks: sums of rare digits and once-seen symbols",
+    config=CompositionNets,
+    quick=QUICK,
+)
+
+
+@EXPERIMENT.unavailable
 def unavailable(cfg: CompositionNets) -> str | None:
     """Why the MNIST and Fashion-MNIST files are not at hand (for ``tailmem reproduce``), or None."""
     from simulations.data import idx_missing
@@ -156,26 +164,25 @@ def _paired(a: np.ndarray, b: np.ndarray) -> dict:
     return mean_se(np.asarray(a) - np.asarray(b))
 
 
-def run(cfg: CompositionNets, checkpoint=None) -> tuple[dict, dict]:
-    """Train every architecture (reusing finished ones of a ``checkpoint``) and measure test losses."""
+@EXPERIMENT.run
+def run(cfg: CompositionNets, ctx: Context | None = None) -> tuple[dict, dict]:
+    """Train every architecture (a checkpoint piece of ``ctx`` each) and measure test losses."""
     from simulations.training.engine import require_device
 
+    ctx = ctx or Context.for_config(cfg)
     require_device(cfg.device)
     task, seeds, sets = _task(cfg)
     model_seeds = np.tile(seeds, len(cfg.weight_decays))
     model_wds = np.repeat(np.asarray(cfg.weight_decays, dtype=np.float64), cfg.seeds)
     n_train = len(task.train)
     steps = cfg.epochs * -(-n_train // cfg.batch_size)
-    progress = progress_bar(steps * len(cfg.archs), "composition-nets steps")
+    progress = ctx.progress(steps * len(cfg.archs), "composition-nets steps")
     targets = {name: task.targets(items) for name, items in sets.items()}
     sq_err, walls = {}, {}
     for arch in cfg.archs:
         spec = cfg.net(arch)
-        got = checkpoint.load(arch) if checkpoint is not None else None
-        if got is not None:
-            meta, A = got
-            progress.update(steps)
-        else:
+
+        def train(spec=spec, arch=arch):
             t0 = time.perf_counter()
             params = train_sum_nets(
                 spec,
@@ -194,9 +201,12 @@ def run(cfg: CompositionNets, checkpoint=None) -> tuple[dict, dict]:
                 f"pred_{name}": predict_sum_nets(spec, params, task.pool, items, device=cfg.device)
                 for name, items in sets.items()
             }
-            meta = {"arch": arch, "train_seconds": time.perf_counter() - t0}
-            if checkpoint is not None:
-                checkpoint.save(arch, meta, A)
+            return {"arch": arch, "train_seconds": time.perf_counter() - t0}, A
+
+        computed = ctx.computed
+        meta, A = ctx.cached(arch, train)
+        if ctx.computed == computed:  # loaded: its steps count as done
+            progress.update(steps)
         walls[arch] = meta["train_seconds"]
         sq_err[arch] = {name: (A[f"pred_{name}"] - targets[name][None, :]) ** 2 for name in sets}
     progress.close()
@@ -276,7 +286,8 @@ def _pm(d: dict, digits: int = 3) -> str:
     return f"{d['mean']:.{digits}f} ± {d['se']:.{digits}f}"
 
 
-def report(results: dict, figures: list[str]) -> str:
+@EXPERIMENT.report
+def report(results: dict, cfg: CompositionNets) -> str:
     t = results["table"]
     wds = list(next(iter(t.values())).keys())
     lines = [
@@ -302,25 +313,11 @@ def report(results: dict, figures: list[str]) -> str:
     for c in results["claims"]:
         lines.append(f"- {c['claim']}: difference {_pm(c['difference'])}: {c['verdict']} (2 SE)")
     lines += [""] + [f"Note: {n}." for n in results["notes"]]
-    lines += [""] + [f"![{f}]({f})" for f in figures]
     return "\n".join(lines)
 
 
+@EXPERIMENT.plot
 def plot(results: dict, arrays: dict, folder) -> list[str]:
     from simulations.plots.composition import composition_nets_figures
 
     return composition_nets_figures(results, arrays, folder)
-
-
-register(
-    Experiment(
-        name="composition-nets",
-        title="Composition in networks: sums of rare digits and once-seen symbols",
-        config=CompositionNets,
-        run=run,
-        plot=plot,
-        report=report,
-        quick=QUICK,
-        unavailable=unavailable,
-    )
-)

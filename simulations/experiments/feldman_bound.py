@@ -15,11 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 import theory
-from simulations.experiments import Experiment, register
+from simulations.experiment import Context, experiment
 from simulations.experiments.feldman_examples import PUBLISHED_DISPARATE
 from simulations.feldman import LabelPrior, parse_learner
 from simulations.feldman.simulate import simulate
-from simulations.results import progress_bar
 from theory._validate import check_finite, check_int, check_prob
 
 __all__ = ["FeldmanBound", "QUICK", "run", "report", "theory_cost"]
@@ -114,6 +113,13 @@ QUICK = {
     "disparate_scale": 0.2,
 }
 
+EXPERIMENT = experiment(
+    "feldman-bound",
+    "Feldman's model simulated: measured excess error against the bound, per learner",
+    config=FeldmanBound,
+    quick=QUICK,
+)
+
 
 def theory_cost(learner: str, prior, n: int, m: int, kappa: float, variant: str) -> float | None:
     """The theory's number for a learner: opt-excess exactly (fit-seen>=k, memorize-all) or the
@@ -134,13 +140,19 @@ def theory_cost(learner: str, prior, n: int, m: int, kappa: float, variant: str)
 _SUMS = ("acc_sum", "acc_count", "errn", "errn_conf", "mem_by_ell", "examples_by_ell", "num_points_by_ell")
 
 
-def _point(cfg, prior, n, labels, learners, tag, key, progress, checkpoint=None):
+def _point(cfg, prior, n, labels, learners, tag, key, progress, ctx):
     """Simulate one sweep point: rows (one per learner) and arrays (L{i}_{sum} per learner, tau,
-    bin_edges). With a checkpoint, a finished point is loaded instead of recomputed."""
-    name = f"point-{key}"
-    if checkpoint is not None and (got := checkpoint.load(name)) is not None:
+    bin_edges); a finished point is loaded from the run's checkpoint instead of recomputed."""
+    computed = ctx.computed
+    data, arrays = ctx.cached(
+        f"point-{key}", lambda: _simulate_point(cfg, prior, n, labels, learners, tag, key, progress)
+    )
+    if ctx.computed == computed:  # loaded: its trials count as done
         progress(cfg.trials)
-        return got[0]["rows"], got[1]
+    return data["rows"], arrays
+
+
+def _simulate_point(cfg, prior, n, labels, learners, tag, key, progress):
     sim = simulate(
         prior,
         n,
@@ -169,14 +181,14 @@ def _point(cfg, prior, n, labels, learners, tag, key, progress, checkpoint=None)
         rows.append(row)
         for q in _SUMS:
             arrays[f"L{i}_{q}"] = sim[lname]["sums"][q]
-    if checkpoint is not None:
-        checkpoint.save(name, {"rows": rows}, arrays)
-    return rows, arrays
+    return {"rows": rows}, arrays
 
 
-def run(cfg: FeldmanBound, checkpoint=None) -> tuple[dict, dict]:
-    """All sweeps. Returns (JSON-ready results, arrays). With a
-    :class:`~simulations.checkpoint.Checkpoint`, each finished sweep point is saved and reused."""
+@EXPERIMENT.run
+def run(cfg: FeldmanBound, ctx: Context | None = None) -> tuple[dict, dict]:
+    """All sweeps. Returns (JSON-ready results, arrays); each finished sweep point is a
+    checkpoint piece of ``ctx``, reused by a re-run."""
+    ctx = ctx or Context.for_config(cfg)
     m = cfg.classes
     uniform = LabelPrior(m)
     n_points = (
@@ -189,16 +201,14 @@ def run(cfg: FeldmanBound, checkpoint=None) -> tuple[dict, dict]:
         + 2
         + 3
     )
-    bar = progress_bar(n_points * cfg.trials, "feldman-bound trials")
+    bar = ctx.progress(n_points * cfg.trials, "feldman-bound trials")
     progress = bar.update
     key = iter(range(10**6))
     out: dict = {}
     arrays: dict = {}
     main_prior = theory.zipf(cfg.N, cfg.exponent)
     # the main point: every learner, plus its frequency-bin accuracy and errn by count
-    rows, sums = _point(
-        cfg, main_prior, cfg.n, uniform, cfg.learners, "main", next(key), progress, checkpoint
-    )
+    rows, sums = _point(cfg, main_prior, cfg.n, uniform, cfg.learners, "main", next(key), progress, ctx)
     out["main"] = rows
     out["main_opt_theory"] = theory.opt_error(main_prior, cfg.n, m, variant=cfg.variant).value
     arrays["bin_edges"] = sums["bin_edges"]
@@ -216,13 +226,13 @@ def run(cfg: FeldmanBound, checkpoint=None) -> tuple[dict, dict]:
     for r in cfg.ratios:
         n = max(2, round(r * cfg.N))
         out["ratio_sweep"] += _point(
-            cfg, main_prior, n, uniform, cfg.learners, f"n/N={r:g}", next(key), progress, checkpoint
+            cfg, main_prior, n, uniform, cfg.learners, f"n/N={r:g}", next(key), progress, ctx
         )[0]
     out["exponent_sweep"] = []
     for e in cfg.exponents:
         prior = theory.zipf(cfg.N, e)
         out["exponent_sweep"] += _point(
-            cfg, prior, cfg.n, uniform, cfg.learners, f"s={e:g}", next(key), progress, checkpoint
+            cfg, prior, cfg.n, uniform, cfg.learners, f"s={e:g}", next(key), progress, ctx
         )[0]
     # gamma, epsilon and noise sweeps
     out["gamma_sweep"] = []
@@ -236,7 +246,7 @@ def run(cfg: FeldmanBound, checkpoint=None) -> tuple[dict, dict]:
             f"gamma={g:g}",
             next(key),
             progress,
-            checkpoint,
+            ctx,
         )[0]
     out["epsilon_sweep"] = []
     for e in cfg.epsilons:
@@ -249,7 +259,7 @@ def run(cfg: FeldmanBound, checkpoint=None) -> tuple[dict, dict]:
             f"eps={e:g}",
             next(key),
             progress,
-            checkpoint,
+            ctx,
         )[0]
         for row in rows:
             row["theory_gamma"] = theory.dp_memorization_gamma(e)
@@ -266,7 +276,7 @@ def run(cfg: FeldmanBound, checkpoint=None) -> tuple[dict, dict]:
             f"noise={z:g}",
             next(key),
             progress,
-            checkpoint,
+            ctx,
         )[0]
         for row in rows:
             row["opt_theory"] = theory.opt_error(
@@ -280,9 +290,7 @@ def run(cfg: FeldmanBound, checkpoint=None) -> tuple[dict, dict]:
         (f"blocks={cfg.block_size},rho={cfg.rho:g}", LabelPrior(m, block_size=cfg.block_size, rho=cfg.rho)),
     ):
         specs = [s for s in cfg.learners if not s.startswith("keep-top-") or lab.iid]
-        out["label_priors"] += _point(
-            cfg, main_prior, cfg.n, lab, specs, tag, next(key), progress, checkpoint
-        )[0]
+        out["label_priors"] += _point(cfg, main_prior, cfg.n, lab, specs, tag, next(key), progress, ctx)[0]
     # the disparate effect (§1.4): three subgroups, memorize-all and the gamma limit
     out["disparate"] = []
     g = cfg.disparate_gamma
@@ -305,7 +313,7 @@ def run(cfg: FeldmanBound, checkpoint=None) -> tuple[dict, dict]:
             name,
             next(key),
             progress,
-            checkpoint,
+            ctx,
         )[0]
         lim = rows[1]
         out["disparate"].append(
@@ -349,8 +357,9 @@ def run(cfg: FeldmanBound, checkpoint=None) -> tuple[dict, dict]:
     return out, arrays
 
 
-def report(results: dict, figures: list[str]) -> str:
-    """Markdown: the main table, the disparate effect and the figures."""
+@EXPERIMENT.report
+def report(results: dict, cfg: FeldmanBound) -> str:
+    """Markdown: the main table and the disparate effect."""
     lines = [
         "Excess error = err - opt, both measured on the same trials (paired); bound terms = "
         "sum_l tau_l errn_l (confidence-weighted, l >= 0). Mean ± standard error over trials.",
@@ -389,26 +398,12 @@ def report(results: dict, figures: list[str]) -> str:
         "",
         f"Bound check over {bc['points']} (point, learner) pairs: smallest z = {bc['min_z']:.2f}, "
         f"{bc['below_bound_by_4se']} below the bound by more than 4 SE.",
-        "",
     ]
-    lines += [f"![{f}]({f})" for f in figures]
     return "\n".join(lines)
 
 
+@EXPERIMENT.plot
 def plot(results: dict, arrays: dict, folder) -> list[str]:
     from simulations import plots
 
     return plots.feldman_bound_figures(results, arrays, folder)
-
-
-register(
-    Experiment(
-        name="feldman-bound",
-        title="Feldman's model simulated: measured excess error against the bound, per learner",
-        config=FeldmanBound,
-        run=run,
-        plot=plot,
-        report=report,
-        quick=QUICK,
-    )
-)

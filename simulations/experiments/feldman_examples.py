@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import theory
-from simulations.experiments import Experiment, register
+from simulations.experiment import Context, experiment
 from theory._validate import check_finite, check_int
 
 __all__ = ["FeldmanExamples", "PUBLISHED_MAIN", "PUBLISHED_DISPARATE", "run", "report"]
@@ -72,6 +72,13 @@ class FeldmanExamples:
 
 QUICK = {"sweep_N": 10_000, "num_ratios": 13, "exponents": (0.5, 1.0, 2.0)}
 
+EXPERIMENT = experiment(
+    "feldman-examples",
+    "Feldman's worked examples (both tables of §1.4) and tau_1 * n against n / N",
+    config=FeldmanExamples,
+    quick=QUICK,
+)
+
 
 def _main_values(cfg: FeldmanExamples, variant: str) -> dict[str, float]:
     prior = theory.zipf(cfg.N, cfg.exponent)
@@ -90,7 +97,8 @@ def _main_values(cfg: FeldmanExamples, variant: str) -> dict[str, float]:
     }
 
 
-def run(cfg: FeldmanExamples) -> tuple[dict, dict]:
+@EXPERIMENT.run
+def run(cfg: FeldmanExamples, ctx: Context | None = None) -> tuple[dict, dict]:
     """Both tables and the sweep. Returns (JSON-ready results, arrays)."""
     fixed = _main_values(cfg, "fixed")
     iid = _main_values(cfg, "iid")
@@ -152,8 +160,9 @@ def run(cfg: FeldmanExamples) -> tuple[dict, dict]:
     return results, arrays
 
 
-def report(results: dict, figures: list[str]) -> str:
-    """Markdown: the two tables beside the published values, and the figure."""
+@EXPERIMENT.report
+def report(results: dict, cfg: FeldmanExamples) -> str:
+    """Markdown: the two tables beside the published values."""
     lines = [
         "Zipf prior (exponent 1), 10 uniform classes. Published values: ../shared/papers.md §1.4 "
         "(fixed variant). *match* compares our fixed-variant number rounded to the digits shown.",
@@ -179,25 +188,11 @@ def report(results: dict, figures: list[str]) -> str:
             f"| {r['subgroup']} | {r['N']:,} | {r['n']:,} | {r['opt']:.6f} | {r['published_opt']:.4f} | "
             f"{r['cost']:.6f} | {r['published_cost']:.4f} | {'yes' if r['matches'] else '**NO**'} |"
         )
-    lines.append("")
-    lines += [f"![{f}]({f})" for f in figures]
     return "\n".join(lines)
 
 
+@EXPERIMENT.plot
 def plot(results: dict, arrays: dict, folder) -> list[str]:
     from simulations.plots import feldman_examples_figure
 
     return [feldman_examples_figure(arrays, folder)]
-
-
-register(
-    Experiment(
-        name="feldman-examples",
-        title="Feldman's worked examples (both tables of §1.4) and tau_1 * n against n / N",
-        config=FeldmanExamples,
-        run=run,
-        plot=plot,
-        report=report,
-        quick=QUICK,
-    )
-)

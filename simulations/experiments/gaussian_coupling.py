@@ -57,7 +57,7 @@ import math
 import numpy as np
 
 import theory
-from simulations.experiments import Experiment, register
+from simulations.experiment import Context, experiment
 from simulations.experiments.gaussian_coupling_config import QUICK, GaussianCoupling, setting_label, settings
 from simulations.experiments.gaussian_report import coupling_report as report
 from simulations.feldman.measure import TauTable
@@ -328,28 +328,27 @@ def aggregate(cfg: GaussianCoupling, pieces: list[dict]) -> tuple[dict, dict]:
     return results, arrays
 
 
-def run(cfg: GaussianCoupling, checkpoint=None) -> tuple[dict, dict]:
-    """Every trial (reusing the finished ones of a ``checkpoint``), then :func:`aggregate`."""
+EXPERIMENT = experiment(
+    "gaussian-coupling",
+    "Gaussian mixture: the coupling lambda_l per learner and the bound it gives",
+    config=GaussianCoupling,
+    quick=QUICK,
+)
+EXPERIMENT.report(report)
+
+
+@EXPERIMENT.run
+def run(cfg: GaussianCoupling, ctx: Context | None = None) -> tuple[dict, dict]:
+    """Every trial (a checkpoint piece of ``ctx`` each), then :func:`aggregate`."""
+    ctx = ctx or Context.for_config(cfg)
     taus = TauTable(theory.zipf(cfg.N, cfg.exponent), cfg.n, "fixed")
     # trial is looked up at call time, so a test can replace it
-    return aggregate(cfg, run_trials(cfg.trials, lambda t: trial(cfg, t, taus), checkpoint))
+    return aggregate(cfg, run_trials(cfg.trials, lambda t: trial(cfg, t, taus), ctx))
 
 
 # ---------------------------------------------------------------------- figures
+@EXPERIMENT.plot
 def plot(results: dict, arrays: dict, folder) -> list[str]:
     from simulations.plots.gaussian import gaussian_coupling_figures
 
     return gaussian_coupling_figures(results, arrays, folder)
-
-
-register(
-    Experiment(
-        name="gaussian-coupling",
-        title="Gaussian mixture: the coupling lambda_l per learner and the bound it gives",
-        config=GaussianCoupling,
-        run=run,
-        plot=plot,
-        report=report,
-        quick=QUICK,
-    )
-)

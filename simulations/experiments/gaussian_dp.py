@@ -60,7 +60,7 @@ import math
 import numpy as np
 
 import theory
-from simulations.experiments import Experiment, register
+from simulations.experiment import Context, experiment
 from simulations.experiments.gaussian_dp_config import (
     PRIVATE,
     QUICK,
@@ -370,27 +370,26 @@ def aggregate(cfg: GaussianDP, pieces: list[dict]) -> tuple[dict, dict]:
     return results, arrays
 
 
-def run(cfg: GaussianDP, checkpoint=None) -> tuple[dict, dict]:
-    """Every trial (reusing the finished ones of a ``checkpoint``), then :func:`aggregate`."""
+EXPERIMENT = experiment(
+    "gaussian-dp",
+    "Gaussian mixture: the disparate effect of privacy and of regularization on rare clusters",
+    config=GaussianDP,
+    quick=QUICK,
+)
+EXPERIMENT.report(report)
+
+
+@EXPERIMENT.run
+def run(cfg: GaussianDP, ctx: Context | None = None) -> tuple[dict, dict]:
+    """Every trial (a checkpoint piece of ``ctx`` each), then :func:`aggregate`."""
+    ctx = ctx or Context.for_config(cfg)
     # trial is looked up at call time, so a test can replace it
-    return aggregate(cfg, run_trials(cfg.trials, lambda t: trial(cfg, t), checkpoint))
+    return aggregate(cfg, run_trials(cfg.trials, lambda t: trial(cfg, t), ctx))
 
 
 # ---------------------------------------------------------------------- figures
+@EXPERIMENT.plot
 def plot(results: dict, arrays: dict, folder) -> list[str]:
     from simulations.plots.gaussian import gaussian_dp_figures
 
     return gaussian_dp_figures(results, arrays, folder)
-
-
-register(
-    Experiment(
-        name="gaussian-dp",
-        title="Gaussian mixture: the disparate effect of privacy and of regularization on rare clusters",
-        config=GaussianDP,
-        run=run,
-        plot=plot,
-        report=report,
-        quick=QUICK,
-    )
-)

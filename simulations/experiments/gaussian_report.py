@@ -9,7 +9,7 @@ from simulations.gaussian.trials import findings_lines, pm
 __all__ = ["tail_report", "coupling_report", "dp_report"]
 
 
-def tail_report(results: dict, figures: list[str]) -> str:
+def tail_report(results: dict, cfg=None) -> str:
     th, ref = results["theory"], results["reference"]
     lines = [
         f"{results['trials']} trials. Test error against the clusters' own labels; excess = err - "
@@ -65,11 +65,10 @@ def tail_report(results: dict, figures: list[str]) -> str:
         "measured excess below the bound term",
         "No learner setting has a measured excess below the bound term",
     )
-    lines += [f"![{f}]({f})" for f in figures]
     return "\n".join(lines)
 
 
-def coupling_report(results: dict, figures: list[str]) -> str:
+def coupling_report(results: dict, cfg=None) -> str:
     L = len(results["theory"]["tau_times_n"])
     ls = ", ".join(str(l) for l in range(1, L + 1))
     lines = [
@@ -125,11 +124,10 @@ def coupling_report(results: dict, figures: list[str]) -> str:
         "measured excess below the bound term",
         "No learner has a measured excess below the bound term",
     )
-    lines += [f"![{f}]({f})" for f in figures]
     return "\n".join(lines)
 
 
-def dp_report(results: dict, figures: list[str]) -> str:
+def dp_report(results: dict, cfg=None) -> str:
     g = results["groups"]
     once, top = g[1], g[-1]
     lines = [
@@ -207,5 +205,4 @@ def dp_report(results: dict, figures: list[str]) -> str:
         "measurement beyond the theory",
         "No measurement exceeds the label-DP ceiling or undercuts its cost",
     )
-    lines += [f"![{f}]({f})" for f in figures]
     return "\n".join(lines)

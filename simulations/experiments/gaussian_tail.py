@@ -54,7 +54,7 @@ import numpy as np
 
 import theory
 from simulations.estimators.memorization import subset_masks
-from simulations.experiments import Experiment, register
+from simulations.experiment import Context, experiment
 from simulations.experiments.gaussian_report import tail_report as report
 from simulations.experiments.gaussian_tail_config import QUICK, GaussianTail, setting_label, settings
 from simulations.feldman.measure import TauTable
@@ -304,28 +304,27 @@ def aggregate(cfg: GaussianTail, pieces: list[dict]) -> tuple[dict, dict]:
     return results, arrays
 
 
-def run(cfg: GaussianTail, checkpoint=None) -> tuple[dict, dict]:
-    """Every trial (reusing the finished ones of a ``checkpoint``), then :func:`aggregate`."""
+EXPERIMENT = experiment(
+    "gaussian-tail",
+    "Gaussian-mixture long tail: regularization against rare-cluster accuracy and memorization",
+    config=GaussianTail,
+    quick=QUICK,
+)
+EXPERIMENT.report(report)
+
+
+@EXPERIMENT.run
+def run(cfg: GaussianTail, ctx: Context | None = None) -> tuple[dict, dict]:
+    """Every trial (a checkpoint piece of ``ctx`` each), then :func:`aggregate`."""
+    ctx = ctx or Context.for_config(cfg)
     taus = TauTable(theory.zipf(cfg.N, cfg.exponent), cfg.n, "fixed")
     # trial is looked up at call time, so a test can replace it
-    return aggregate(cfg, run_trials(cfg.trials, lambda t: trial(cfg, t, taus), checkpoint))
+    return aggregate(cfg, run_trials(cfg.trials, lambda t: trial(cfg, t, taus), ctx))
 
 
 # ---------------------------------------------------------------------- figures
+@EXPERIMENT.plot
 def plot(results: dict, arrays: dict, folder) -> list[str]:
     from simulations.plots.gaussian_tail import gaussian_tail_figures
 
     return gaussian_tail_figures(results, arrays, folder)
-
-
-register(
-    Experiment(
-        name="gaussian-tail",
-        title="Gaussian-mixture long tail: regularization against rare-cluster accuracy and memorization",
-        config=GaussianTail,
-        run=run,
-        plot=plot,
-        report=report,
-        quick=QUICK,
-    )
-)

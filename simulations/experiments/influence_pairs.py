@@ -21,7 +21,7 @@ import numpy as np
 import scipy.stats
 
 from simulations.estimators import influence, influence_top_k, memorization
-from simulations.experiments import Experiment, register
+from simulations.experiment import Context, experiment
 from simulations.experiments.memorization import QUICK, mean_se, summary_of_run
 from simulations.experiments.subsets import SubsetTraining, streams, subset_run, train_models
 from theory._validate import check_finite, check_int
@@ -83,7 +83,17 @@ def _acc(correct: np.ndarray, R: int, cols=None) -> list[dict]:
     return [mean_se(a) for a in c.mean(axis=1).reshape(-1, R)]
 
 
-def run(cfg: InfluencePairs, workdir=".") -> tuple[dict, dict]:
+EXPERIMENT = experiment(
+    "influence-pairs",
+    "High-influence pairs and their marginal utility (Feldman & Zhang)",
+    config=InfluencePairs,
+    quick={**QUICK, "retrain_models": 3},
+)
+
+
+@EXPERIMENT.run
+def run(cfg: InfluencePairs, ctx: Context | None = None) -> tuple[dict, dict]:
+    workdir = (ctx or Context.for_config(cfg)).workdir
     sr = subset_run(cfg, workdir)
     p = sr.problem
     mem = memorization(sr.correct_train, sr.masks)
@@ -154,7 +164,8 @@ def run(cfg: InfluencePairs, workdir=".") -> tuple[dict, dict]:
     return res, arrays
 
 
-def report(results: dict, figures: list[str]) -> str:
+@EXPERIMENT.report
+def report(results: dict, cfg: InfluencePairs) -> str:
     lines = [
         f"{results['dataset']}: t = {results['models']:,} models `{results['model']}` at ratio "
         f"{results['ratio']:g}; test accuracy {100 * results['test_accuracy']['mean']:.2f}%.",
@@ -192,24 +203,11 @@ def report(results: dict, figures: list[str]) -> str:
                 f"{100 * b['mean']:.2f} ± {100 * b['se']:.2f} |"
             )
     lines.append("")
-    lines += [f"![{x}]({x})" for x in figures]
     return "\n".join(lines)
 
 
+@EXPERIMENT.plot
 def plot(results: dict, arrays: dict, folder) -> list[str]:
     from simulations.plots.memorization import influence_figures
 
     return influence_figures(results, arrays, folder)
-
-
-register(
-    Experiment(
-        name="influence-pairs",
-        title="High-influence pairs and their marginal utility (Feldman & Zhang)",
-        config=InfluencePairs,
-        run=run,
-        plot=plot,
-        report=report,
-        quick={**QUICK, "retrain_models": 3},
-    )
-)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulations.estimators import heldout_accuracy, memorization, spearman, split_half_z
-from simulations.experiments import Experiment, register
+from simulations.experiment import Context, experiment
 from simulations.experiments.subsets import SubsetRun, SubsetTraining, subset_run
 from theory._validate import check_finite, check_int
 
@@ -143,13 +143,23 @@ def analyse(cfg: Memorization, sr: SubsetRun, cscores: np.ndarray | None = None)
     return res, arrays
 
 
-def run(cfg: Memorization, workdir=".") -> tuple[dict, dict]:
+EXPERIMENT = experiment(
+    "memorization",
+    "Memorization estimates from subset models (Feldman & Zhang)",
+    config=Memorization,
+    quick=QUICK,
+)
+
+
+@EXPERIMENT.run
+def run(cfg: Memorization, ctx: Context | None = None) -> tuple[dict, dict]:
     """Train (or resume) the subset models under ``workdir`` and estimate mem~ for every example.
 
     With ``heldout_ratios``, t more models are trained at each of those ratios (own stores) and
     the per-example held-out accuracy averaged over all ratios is reported as a C-score proxy
     (Jiang et al. average over ratios 0.1..0.9, papers.md §3).
     """
+    workdir = (ctx or Context.for_config(cfg)).workdir
     cscores = None
     if cfg.dataset == "cifar10":  # read (and check) the C-scores before hours of training, not after
         from simulations.data import load_cifar10_cscores
@@ -176,7 +186,8 @@ def _pm(d: dict, digits: int = 4) -> str:
     return f"{d['mean']:.{digits}f} ± {d['se']:.{digits}f}"
 
 
-def report(results: dict, figures: list[str]) -> str:
+@EXPERIMENT.report
+def report(results: dict, cfg: Memorization) -> str:
     m, s = results["mem"], results["split_half"]
     lines = [
         f"{results['dataset']}: n = {results['n_train']:,} training, {results['n_test']:,} test examples; "
@@ -219,24 +230,11 @@ def report(results: dict, figures: list[str]) -> str:
             f"{results['train_seconds']:.1f} s ({results['models_per_second']:.2f} models/s) |"
         )
     lines.append("")
-    lines += [f"![{f}]({f})" for f in figures]
     return "\n".join(lines)
 
 
+@EXPERIMENT.plot
 def plot(results: dict, arrays: dict, folder) -> list[str]:
     from simulations.plots.memorization import memorization_figures
 
     return memorization_figures(results, arrays, folder)
-
-
-register(
-    Experiment(
-        name="memorization",
-        title="Memorization estimates from subset models (Feldman & Zhang)",
-        config=Memorization,
-        run=run,
-        plot=plot,
-        report=report,
-        quick=QUICK,
-    )
-)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from simulations.experiments import Experiment, register
+from simulations.experiment import Context, experiment
 from simulations.experiments.memorization import mean_se
 from simulations.nlp.attribution import integrated_gradients, masked_ids, score_at_states
 from simulations.nlp.encoder import hidden_states
@@ -60,7 +60,18 @@ QUICK = {
 }
 
 
-def run(cfg: NLPAttribution, workdir=".") -> tuple[dict, dict]:
+EXPERIMENT = experiment(
+    "nlp-attribution",
+    "Token attribution of memorization in SST-2 (Zheng & Jiang)",
+    config=NLPAttribution,
+    quick=QUICK,
+)
+EXPERIMENT.unavailable(nlp_unavailable)
+
+
+@EXPERIMENT.run
+def run(cfg: NLPAttribution, ctx: Context | None = None) -> tuple[dict, dict]:
+    workdir = (ctx or Context.for_config(cfg)).workdir
     with torch_threads(cfg.threads):
         prob = prepare(cfg, workdir)
         full = full_model(cfg, prob)
@@ -179,7 +190,8 @@ def run(cfg: NLPAttribution, workdir=".") -> tuple[dict, dict]:
     return res, arrays
 
 
-def report(results: dict, figures: list[str]) -> str:
+@EXPERIMENT.report
+def report(results: dict, cfg: NLPAttribution) -> str:
     f, c = results["faithfulness"], results["completeness"]
     pct = lambda d: f"{100 * d['mean']:.1f}% ± {100 * d['se']:.1f}%"  # noqa: E731
     lines = [
@@ -201,25 +213,11 @@ def report(results: dict, figures: list[str]) -> str:
         "The highlighted sentences: `attribution.html`.",
         "",
     ]
-    lines += [f"![{x}]({x})" for x in figures if x.endswith(".png")]
     return "\n".join(lines)
 
 
+@EXPERIMENT.plot
 def plot(results: dict, arrays: dict, folder) -> list[str]:
     from simulations.plots.nlp import attribution_figures, attribution_html
 
     return attribution_figures(results, arrays, folder) + [attribution_html(results, folder)]
-
-
-register(
-    Experiment(
-        name="nlp-attribution",
-        title="Token attribution of memorization in SST-2 (Zheng & Jiang)",
-        config=NLPAttribution,
-        run=run,
-        plot=plot,
-        report=report,
-        quick=QUICK,
-        unavailable=nlp_unavailable,
-    )
-)

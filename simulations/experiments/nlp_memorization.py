@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from simulations.estimators import check_coverage, memorization, spearman, subset_masks
-from simulations.experiments import Experiment, register
+from simulations.experiment import Context, experiment
 from simulations.nlp.agreement import neighbour_label_agreement, spearman_bootstrap
 from simulations.nlp.head import head_logits
 from simulations.nlp.influence import lissa
@@ -140,7 +140,18 @@ def _mem_dict(est) -> dict:
     }
 
 
-def run(cfg: NLPMemorization, workdir=".") -> tuple[dict, dict]:
+EXPERIMENT = experiment(
+    "nlp-memorization",
+    "Memorization of SST-2 sentences: influence functions and subsampled estimates (Zheng & Jiang)",
+    config=NLPMemorization,
+    quick=QUICK,
+)
+EXPERIMENT.unavailable(nlp_unavailable)
+
+
+@EXPERIMENT.run
+def run(cfg: NLPMemorization, ctx: Context | None = None) -> tuple[dict, dict]:
+    workdir = (ctx or Context.for_config(cfg)).workdir
     with torch_threads(cfg.threads):
         prob = prepare(cfg, workdir)
         full = full_model(cfg, prob)
@@ -272,7 +283,8 @@ def _ci(d: dict) -> str:
     return f"{d['rho']:.3f} (95% bootstrap CI {d['ci95'][0]:.3f}..{d['ci95'][1]:.3f}, n = {d['n']:,})"
 
 
-def report(results: dict, figures: list[str]) -> str:
+@EXPERIMENT.report
+def report(results: dict, cfg: NLPMemorization) -> str:
     f, sub, a, at = results["full_model"], results["subsampled"], results["agreement"], results["atypicality"]
     lines = [
         f"SST-2: {results['data_note']}. Encoder {results['encoder']}, frozen, states of layer "
@@ -320,25 +332,11 @@ def report(results: dict, figures: list[str]) -> str:
         for m in results["most_memorized"]
     ]
     lines.append("")
-    lines += [f"![{x}]({x})" for x in figures]
     return "\n".join(lines)
 
 
+@EXPERIMENT.plot
 def plot(results: dict, arrays: dict, folder) -> list[str]:
     from simulations.plots.nlp import memorization_figures
 
     return memorization_figures(results, arrays, folder)
-
-
-register(
-    Experiment(
-        name="nlp-memorization",
-        title="Memorization of SST-2 sentences: influence functions and subsampled estimates (Zheng & Jiang)",
-        config=NLPMemorization,
-        run=run,
-        plot=plot,
-        report=report,
-        quick=QUICK,
-        unavailable=nlp_unavailable,
-    )
-)

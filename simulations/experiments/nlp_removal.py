@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulations.experiments import Experiment, register
+from simulations.experiment import Context, experiment
 from simulations.experiments.memorization import mean_se
 from simulations.nlp.problem import (
     NLPTraining,
@@ -78,7 +78,18 @@ def removal_masks(score: np.ndarray, fractions, R: int, rng: np.random.Generator
     return keep.reshape(R * len(conds), n), conds
 
 
-def run(cfg: NLPRemoval, workdir=".") -> tuple[dict, dict]:
+EXPERIMENT = experiment(
+    "nlp-removal",
+    "Removing the most memorized SST-2 sentences against random ones (Zheng & Jiang)",
+    config=NLPRemoval,
+    quick=QUICK,
+)
+EXPERIMENT.unavailable(nlp_unavailable)
+
+
+@EXPERIMENT.run
+def run(cfg: NLPRemoval, ctx: Context | None = None) -> tuple[dict, dict]:
+    workdir = (ctx or Context.for_config(cfg)).workdir
     with torch_threads(cfg.threads):
         prob = prepare(cfg, workdir)
         full = full_model(cfg, prob)
@@ -120,7 +131,8 @@ def run(cfg: NLPRemoval, workdir=".") -> tuple[dict, dict]:
     return res, {"mem_if": full["mem_if"], "dev_accuracy": acc}
 
 
-def report(results: dict, figures: list[str]) -> str:
+@EXPERIMENT.report
+def report(results: dict, cfg: NLPRemoval) -> str:
     f = results["full"]
     lines = [
         f"SST-2: {results['data_note']}. Sentences ranked by {results['score']}; "
@@ -145,25 +157,11 @@ def report(results: dict, figures: list[str]) -> str:
             f"{100 * d['mean']:+.2f} ± {100 * d['se']:.2f} | {paper} |"
         )
     lines.append("")
-    lines += [f"![{x}]({x})" for x in figures]
     return "\n".join(lines)
 
 
+@EXPERIMENT.plot
 def plot(results: dict, arrays: dict, folder) -> list[str]:
     from simulations.plots.nlp import removal_figure
 
     return removal_figure(results, folder)
-
-
-register(
-    Experiment(
-        name="nlp-removal",
-        title="Removing the most memorized SST-2 sentences against random ones (Zheng & Jiang)",
-        config=NLPRemoval,
-        run=run,
-        plot=plot,
-        report=report,
-        quick=QUICK,
-        unavailable=nlp_unavailable,
-    )
-)

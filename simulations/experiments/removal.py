@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulations.estimators import memorization
-from simulations.experiments import Experiment, register
+from simulations.experiment import Context, experiment
 from simulations.experiments.memorization import QUICK, mean_se, summary_of_run
 from simulations.experiments.subsets import SubsetTraining, streams, subset_run, train_models
 from theory._validate import check_finite, check_int
@@ -65,7 +65,17 @@ def removal_conditions(mem: np.ndarray, thresholds, R: int, rng: np.random.Gener
     return np.concatenate(keeps), conds, skipped
 
 
-def run(cfg: Removal, workdir=".") -> tuple[dict, dict]:
+EXPERIMENT = experiment(
+    "removal",
+    "Removing memorized examples against random ones (Feldman & Zhang, Figure 2)",
+    config=Removal,
+    quick={**QUICK, "retrain_models": 3},
+)
+
+
+@EXPERIMENT.run
+def run(cfg: Removal, ctx: Context | None = None) -> tuple[dict, dict]:
+    workdir = (ctx or Context.for_config(cfg)).workdir
     sr = subset_run(cfg, workdir)
     mem = memorization(sr.correct_train, sr.masks).value
     R = cfg.retrain_models
@@ -102,7 +112,8 @@ def run(cfg: Removal, workdir=".") -> tuple[dict, dict]:
     return res, {"mem": mem, "retrain_accuracy": acc}
 
 
-def report(results: dict, figures: list[str]) -> str:
+@EXPERIMENT.report
+def report(results: dict, cfg: Removal) -> str:
     f = results["full"]
     lines = [
         f"{results['dataset']}: mem~ from t = {results['models']:,} models `{results['model']}` at ratio "
@@ -129,24 +140,11 @@ def report(results: dict, figures: list[str]) -> str:
             f"\nThresholds that remove nothing or everything, skipped: {results['skipped_thresholds']}."
         )
     lines.append("")
-    lines += [f"![{x}]({x})" for x in figures]
     return "\n".join(lines)
 
 
+@EXPERIMENT.plot
 def plot(results: dict, arrays: dict, folder) -> list[str]:
     from simulations.plots.memorization import removal_figure
 
     return removal_figure(results, folder)
-
-
-register(
-    Experiment(
-        name="removal",
-        title="Removing memorized examples against random ones (Feldman & Zhang, Figure 2)",
-        config=Removal,
-        run=run,
-        plot=plot,
-        report=report,
-        quick={**QUICK, "retrain_models": 3},
-    )
-)

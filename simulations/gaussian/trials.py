@@ -259,20 +259,15 @@ def measure_predictions(
     }
 
 
-def run_trials(trials: int, compute: Callable[[int], dict], checkpoint=None) -> list[dict]:
-    """``[compute(t) for t in range(trials)]``, reusing the pieces a ``checkpoint`` holds
-    (key ``trial-t``) and saving each new one as soon as it is finished."""
+def run_trials(trials: int, compute: Callable[[int], dict], ctx) -> list[dict]:
+    """``[compute(t) for t in range(trials)]``, each trial a checkpoint piece ``trial-t`` of the
+    run's :class:`~simulations.experiment.Context` (loaded when finished, saved when computed)."""
+    bar = ctx.progress(trials, "trials")
     pieces = []
     for t in range(trials):  # a loop over trials
-        key = f"trial-{t}"
-        got = checkpoint.load(key) if checkpoint is not None else None
-        if got is not None:
-            pieces.append(got[1])
-            continue
-        piece = compute(t)
-        if checkpoint is not None:
-            checkpoint.save(key, {"trial": t}, piece)
-        pieces.append(piece)
+        pieces.append(ctx.cached(f"trial-{t}", lambda t=t: ({"trial": t}, compute(t)))[1])
+        bar.update(1)
+    bar.close()
     return pieces
 
 

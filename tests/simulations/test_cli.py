@@ -291,17 +291,17 @@ def test_console_dies_by_sigint_after_ctrl_c(monkeypatch):
 def test_checkpoint_of_a_moved_data_folder_resumes_and_other_configs_are_named(tmp_path):
     # a partial run resumes when only where things are has changed (data_dir, ...); another
     # configuration is refused, and the message names the fields that differ
-    from simulations.checkpoint import Checkpoint
+    from simulations.experiment import Context, checkpoint_ident
     from simulations.experiments import get, make_config
 
-    cfg = make_config(get("composition-nets"), quick=True, data_dir="/data/a")
-    Checkpoint(tmp_path / "p", "composition-nets", cfg)
-    Checkpoint(
-        tmp_path / "p", "composition-nets", make_config(get("composition-nets"), quick=True, data_dir="/b/")
-    )
+    def open_partial(cfg):
+        return Context(partial=tmp_path / "p", ident=checkpoint_ident("composition-nets", cfg))
+
+    open_partial(make_config(get("composition-nets"), quick=True, data_dir="/data/a"))
+    open_partial(make_config(get("composition-nets"), quick=True, data_dir="/b/"))
     other = make_config(get("composition-nets"), quick=True, overrides=["seed=3", "epochs=2"])
-    with pytest.raises(ValueError, match=r"partial run of another configuration \(differs in epochs, seed\)"):
-        Checkpoint(tmp_path / "p", "composition-nets", other)
+    with pytest.raises(ValueError, match=r"another configuration or code \(differs in epochs, seed\)"):
+        open_partial(other)
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without CUDA")

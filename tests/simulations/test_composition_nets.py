@@ -288,11 +288,11 @@ def test_experiment_runs_and_resumes_identically(tmp_path, monkeypatch, real_dat
     # read the IDX files once for the three runs below
     monkeypatch.setattr(simulations.data, "load_mnist", lambda _dir: real_data[0])
     monkeypatch.setattr(simulations.data, "load_fashion_mnist", lambda _dir: real_data[1])
-    from simulations.experiments import REGISTRY
+    from simulations.experiments import get
     from simulations.experiments.composition_nets import unavailable
     from simulations.runner import run_experiment
 
-    exp = REGISTRY["composition-nets"]
+    exp = get("composition-nets")
     cfg = _tiny_cfg(DATA)
     assert unavailable(cfg) is None
     doc, figures = run_experiment(exp, cfg, tmp_path / "a", command="test")
@@ -300,11 +300,11 @@ def test_experiment_runs_and_resumes_identically(tmp_path, monkeypatch, real_dat
     table = doc["results"]["table"]
     assert set(table) == {"sum", "cross-channel"} and set(table["sum"]) == {"0", "0.5"}
     # a kill after the first architecture: its checkpoint is reused, the result is identical
-    from simulations.checkpoint import Checkpoint
+    from simulations.experiment import Context, checkpoint_ident
 
-    ck = Checkpoint(tmp_path / ".b.partial", exp.name, cfg)
+    ctx = Context(partial=tmp_path / ".b.partial", ident=checkpoint_ident(exp.name, cfg))
     first = dataclasses.replace(cfg, archs=("sum",))
-    exp.run(first, checkpoint=ck)
+    exp.run(first, ctx)
     trained = []
     real = module.train_sum_nets
 

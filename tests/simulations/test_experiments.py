@@ -10,7 +10,7 @@ import pytest
 
 import theory
 from simulations.experiments import apply_overrides, get, make_config, names
-from simulations.experiments.feldman_examples import FeldmanExamples, run
+from simulations.experiments.feldman_examples import FeldmanExamples, run  # noqa: F401
 from simulations.results import atomic_write_json, replace_dir
 
 
@@ -85,7 +85,7 @@ def test_reproduce_skips_an_unavailable_experiment_and_says_why(tmp_path, monkey
 
     ran = []
 
-    def run(cfg):
+    def run(cfg, ctx):
         ran.append(cfg)
         return {"x": 1}, {}
 
@@ -96,7 +96,7 @@ def test_reproduce_skips_an_unavailable_experiment_and_says_why(tmp_path, monkey
             config=Cfg,
             run=run,
             plot=lambda r, a, f: [],
-            report=lambda r, f: "body",
+            report=lambda r, c: "body",
             unavailable=lambda cfg: reason,
         )
 
@@ -130,12 +130,12 @@ def test_reproduce_passes_the_backend_only_to_experiments_that_train_models(tmp_
     seen = {}
 
     def make(name, config):
-        def run(cfg):
+        def run(cfg, ctx):
             seen[name] = cfg
             return {}, {}
 
         return Experiment(
-            name=name, title=name, config=config, run=run, plot=lambda r, a, f: [], report=lambda r, f: ""
+            name=name, title=name, config=config, run=run, plot=lambda r, a, f: [], report=lambda r, c: ""
         )
 
     fake = {"plain": make("plain", Plain), "trains": make("trains", Trains)}

@@ -58,6 +58,40 @@ def test_corrupt_batch_file_is_named(tmp_path):
         s.load()
 
 
+def _tamper(path, **changes):
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays.update(changes)
+    np.savez(path, **arrays)
+
+
+def test_a_tampered_batch_is_named_and_nothing_is_deleted(tmp_path):
+    # a flipped outcome in a batch that still unzips: the checksum catches it
+    masks, seeds = _setup()
+    s = ModelStore(tmp_path, {"seed": 0}, masks, seeds, n_test=3)
+    for a, b in s.pending(5):
+        s.save(a, b, *_results(a, b))
+    path = tmp_path / "batch-000000-000005.npz"
+    with np.load(path, allow_pickle=False) as f:
+        ct = f["correct_train"].copy()
+    ct[0, 0] = 1 - ct[0, 0]
+    _tamper(path, correct_train=ct)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(
+        ValueError,
+        match=r"^store: .*batch-000000-000005.npz is corrupt \(its contents do not "
+        r"match their checksum\); delete that file and run again",
+    ):
+        s.load()
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    # a batch whose checksum was removed is refused in a store that writes checksums
+    with np.load(path, allow_pickle=False) as f:
+        kept = {k: f[k] for k in f.files if k != "checksum"}
+    np.savez(path, **kept)
+    with pytest.raises(ValueError, match="it has no checksum"):
+        s.load()
+
+
 def test_incomplete_store_and_bad_batches(tmp_path):
     masks, seeds = _setup()
     s = ModelStore(tmp_path, {"seed": 0}, masks, seeds, n_test=3)

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from simulations.estimators import influence, influence_top_k, memorization
+from simulations.experiment import Context  # noqa: E402
 from simulations.experiments import get, make_config
 from simulations.experiments.influence_pairs import InfluencePairs, expected_false_pairs, pairs_from_top_k
 from simulations.experiments.influence_pairs import run as run_pairs
@@ -44,7 +45,7 @@ def _quiet(_msg):
 
 def test_memorization_toy_run_is_consistent(tmp_path):
     cfg = Memorization(**TOY, grid=4)
-    res, arrays = run_mem(cfg, workdir=tmp_path)
+    res, arrays = run_mem(cfg, Context(workdir=tmp_path))
     n, t = res["n_train"], res["models"]
     assert (n, res["n_test"], t) == (1437, 360, 48)
     assert arrays["mem"].shape == (n,) and np.isfinite(arrays["mem"]).all()
@@ -140,7 +141,7 @@ def test_removal_conditions_remove_exactly_the_right_examples():
 
 def test_removal_toy_run(tmp_path):
     cfg = Removal(**TOY, thresholds=(0.05, 0.2), retrain_models=2)
-    res, arrays = run_removal(cfg, workdir=tmp_path)
+    res, arrays = run_removal(cfg, Context(workdir=tmp_path))
     conds = res["conditions"]
     assert [c["kind"] for c in conds] == ["memorized", "random"] * 2
     for c in conds:
@@ -193,7 +194,7 @@ def test_expected_false_pairs_matches_a_direct_sum():
 
 def test_influence_pairs_toy_run(tmp_path):
     cfg = InfluencePairs(**TOY, retrain_models=2, mem_threshold=0.0, infl_threshold=0.1)
-    res, arrays = run_pairs(cfg, workdir=tmp_path)
+    res, arrays = run_pairs(cfg, Context(workdir=tmp_path))
     sr = subset_run(cfg, tmp_path, log=_quiet)
     mem = memorization(sr.correct_train, sr.masks).value
     dense, _ = influence(sr.correct_test, sr.masks)
@@ -295,7 +296,7 @@ def test_paired_halves_put_every_example_in_and_out_equally(tmp_path):
 
 def test_heldout_ratios_give_a_cscore_proxy(tmp_path):
     cfg = Memorization(**{**TOY, "models": 60}, heldout_ratios=(0.5,))
-    res, arrays = run_mem(cfg, workdir=tmp_path)
+    res, arrays = run_mem(cfg, Context(workdir=tmp_path))
     half = subset_run(SubsetTraining(**{**TOY, "models": 60}, ratio=0.5), tmp_path, log=_quiet)
     from simulations.estimators import heldout_accuracy
 
@@ -319,7 +320,7 @@ def test_conv_memorization_runs_on_images(tmp_path, model, name, train, least):
     # the vmap path (convolutions under vmap) end to end on real images, tiny size; 10 classes,
     # chance is 0.1 and the mean over 48 models and 360 test images has SE ~0.01
     cfg = Memorization(**{**TOY, "model": model, **train}, grid=2)
-    res, arrays = run_mem(cfg, workdir=tmp_path)
+    res, arrays = run_mem(cfg, Context(workdir=tmp_path))
     assert res["model"].startswith(f"{name}(in_channels=1, height=8, width=8")
     assert np.isfinite(arrays["mem"]).all() and least < res["test_accuracy"]["mean"] <= 1.0
 
