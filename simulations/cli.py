@@ -71,6 +71,16 @@ def _add_bound(sub) -> None:
     )
     p.add_argument("--ells", type=int, default=5, help="print tau_1..tau_ells (default 5)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    _add_threads(p)
+
+
+def _add_threads(p) -> None:
+    p.add_argument(
+        "--threads",
+        metavar="N",
+        help="torch and BLAS threads, 1..1024 or auto (default: $TAILMEM_THREADS, else auto: the cores "
+        "not busy with other jobs when each piece of work starts; see simulations/threads.py)",
+    )
 
 
 def _add_run(sub) -> None:
@@ -102,6 +112,7 @@ def _add_run(sub) -> None:
         help="with --backend ray: the cluster (auto, HOST:6379, ray://HOST:10001); default: "
         "$RAY_ADDRESS, else a new Ray cluster on this machine",
     )
+    _add_threads(p)
     r = sub.add_parser("reproduce", help="run every experiment and write report.md")
     r.add_argument("--quick", action="store_true", help="quick sizes")
     r.add_argument(
@@ -116,6 +127,7 @@ def _add_run(sub) -> None:
         help="where the experiments that train many models train them (as for run; default local)",
     )
     r.add_argument("--ray-address", metavar="ADDR", help="with --backend ray: the cluster (as for run)")
+    _add_threads(r)
     sub.add_parser("list", help="list the experiments and their config fields")
     d = sub.add_parser(
         "redraw",
@@ -128,7 +140,7 @@ def _add_run(sub) -> None:
     b.add_argument(
         "which",
         nargs="?",
-        choices=("all", "bound", "feldman", "training", "loo", "composition", "ray"),
+        choices=("all", "bound", "feldman", "training", "loo", "composition", "ray", "contention", "gpu"),
         default="all",
         help="bound: theory.bound against a float loop; feldman: the batched simulation against a "
         "per-trial loop; training: the batched trainer against one-model-at-a-time training; loo: the "
@@ -137,8 +149,16 @@ def _add_run(sub) -> None:
         "composition-nets trained as one vmap batch against torch.optim.AdamW one model at a time "
         "(CPU); ray: the same models trained "
         'locally and as Ray tasks on 1 and 2 workers (needs pip install "tailmem[ray]"; not part of '
-        "all; about 1-2 minutes on 2 cores) (default: all but ray)",
+        "all; about 1-2 minutes on 2 cores); contention: the hot paths quiet and beside --busy spinning "
+        "processes, slowdowns against the fair share (not part of all; ~3 minutes on 2 cores); gpu: "
+        "everything the GPU promises need in one command, writing --out/gpu.json and gpu.md (needs CUDA, "
+        "MNIST and Fashion-MNIST; not part of all; at most ~8 minutes on one H100) (default: all but "
+        "ray, contention and gpu)",
     )
+    b.add_argument("--busy", type=int, help="contention: busy processes (default 2 x cores)")
+    b.add_argument("--out", help="gpu: folder for gpu.json and gpu.md")
+    b.add_argument("--data-dir", help="gpu: " + DATA_DIR_HELP)
+    _add_threads(b)
     b.add_argument("--N", type=int, default=10_000_000, help="bound: N = n of the timed run (default 1e7)")
     b.add_argument("--trials", type=int, default=1000, help="feldman: trials (default 1000)")
     b.add_argument(
@@ -366,6 +386,16 @@ def _benchmark(args) -> int:
         from simulations.composition.bench import composition_benchmark
 
         composition_benchmark(12, arch="sum", items=2000, epochs=1, repeats=3)
+    if args.which == "contention":
+        from simulations.contention import contention_benchmark
+
+        contention_benchmark(args.busy)
+    if args.which == "gpu":
+        from simulations.gpu_bench import gpu_benchmark
+
+        if not args.out:
+            raise ValueError("--out: benchmark gpu needs a folder for gpu.json and gpu.md")
+        gpu_benchmark(args.out, data_dir=args.data_dir or os.environ.get("TAILMEM_DATA", ""))
     if args.which == "ray":
         from simulations.backends.bench import ray_benchmark
 
@@ -385,10 +415,16 @@ def _out_of_memory(exc: RuntimeError) -> bool:
 
 
 def _call(handler, args) -> int:
-    """``handler(args)``; on any exception the open progress bars are erased first, so that the
-    error or interrupt line starts on a line of its own."""
+    """``handler(args)`` under the thread policy (``--threads`` or $TAILMEM_THREADS, else auto);
+    on any exception the open progress bars are erased first, so that the error or interrupt
+    line starts on a line of its own."""
+    from simulations.threads import requested_threads, set_request, use_threads
+
+    n, source = requested_threads(getattr(args, "threads", None))
+    set_request(n, source)
     try:
-        return handler(args)
+        with use_threads(n):
+            return handler(args)
     except BaseException:
         from simulations.results import close_progress_bars
 
@@ -411,6 +447,9 @@ def main(argv: list[str] | None = None) -> int:
     lower = "lower the sizes (tailmem list shows them; for trained models models_per_batch or batch_size)"
     try:
         return _call(handlers[args.command], args)
+    except BrokenPipeError:  # the reader went away (tailmem ... | head): not an error of ours
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - so that the exit flush cannot fail
+        return 0
     except (ValueError, ArithmeticError, OSError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"tailmem: error: {msg}", file=sys.stderr)

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from simulations.threads import thread_provenance
+
 __all__ = [
     "progress_bar",
     "close_progress_bars",
@@ -95,6 +97,7 @@ def provenance() -> dict:
         "numpy": np.__version__,
         "torch": _installed("torch"),
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+        "threads": thread_provenance(),
     }
 
 

@@ -88,7 +88,7 @@ def _moment_ratios_fixed(prior: FrequencyPrior, pairs: Sequence[tuple[int, int]]
             continue
         np.exp(t - m, out=t)
         t *= w
-        num, den = float(t @ q), float(t.sum())
+        num, den = dot(t, q), float(t.sum())
         if j == 0 and n_zero:  # zero entries add (1 - 0)^k = 1 each to M(0, k), nothing to M(1, k)
             with np.errstate(divide="ignore"):
                 out[r] = np.exp(np.log(num) - np.logaddexp(np.log(den), np.log(n_zero) - m))
@@ -143,6 +143,19 @@ def log_moment(prior: FrequencyPrior, j: int, k: int, *, variant: str = "fixed")
 
 
 _BLOCK = 1 << 15
+
+
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    r""":math:`\sum_i a_i b_i` in this thread, never through BLAS.
+
+    OpenBLAS splits a dot product of a few thousand entries or more over all its threads; on a
+    machine where other jobs hold the cores, every such call waits for a descheduled thread.
+    The fixed-variant ladder makes ~1,800 of them at N = n = 1e7 (blocks of 32k entries): the
+    bound took 0.24 s on 2 idle cores and 12.9 s beside 4 busy processes through BLAS, against
+    1.7 s with one BLAS thread. ``einsum`` sums in one thread (and was 6x faster than ``@`` on
+    32k entries even alone here).
+    """
+    return float(np.einsum("i,i->", a, b))
 #: A point whose level-0 term (1 - q)^n is below e^LOG_FAR (near the bottom of the normal float
 #: range, e^-708) is summed in log space instead of by the recurrence.
 LOG_FAR = -700.0
@@ -165,7 +178,7 @@ def _ladder_far(lq, l1, q, w, n, shift, s0, s1) -> None:
         if w is not None:
             t *= w[c : c + chunk, None]
         s0 += t.sum(axis=0)
-        s1 += q[c : c + chunk] @ t
+        s1 += np.einsum("i,il->l", q[c : c + chunk], t)  # no BLAS: see dot()
 
 
 def _ladder_fixed(prior: FrequencyPrior, n: int, L: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -218,7 +231,7 @@ def _ladder_fixed(prior: FrequencyPrior, n: int, L: int) -> tuple[np.ndarray, np
             e *= w
         for l in range(L + 1):
             s0[l] += e.sum()
-            s1[l] += e @ q
+            s1[l] += dot(e, q)
             if l < L:
                 e *= r
                 e *= step[l]

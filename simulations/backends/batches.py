@@ -97,8 +97,12 @@ def map_batches(
     if not isinstance(backend, Backend):
         raise ValueError(f"backend must be a simulations.backends.Backend; got {type(backend).__name__}")
     if backend.name == "local":
+        from simulations.threads import use_threads
+
         for key, args in items:
-            on_done(key, unit(shared, *args))
+            with use_threads():  # decided per batch: the run follows the load (simulations.threads)
+                result = unit(shared, *args)
+            on_done(key, result)
         return
     from simulations.backends.ray_tasks import map_on_ray
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cvxpy as cp
 import numpy as np
 
 from simulations.gaussian.learners import LinearModel, check_data, check_inputs, one_hot
@@ -68,6 +67,8 @@ class HardMarginSVM:
     solver: str = "CLARABEL"
 
     def __post_init__(self):
+        import cvxpy as cp  # here, not at import: the rest of tailmem loads without cvxpy
+
         check_int("classes", self.classes, low=2)
         if self.solver not in cp.installed_solvers():
             raise ValueError(
@@ -76,6 +77,8 @@ class HardMarginSVM:
             )
 
     def fit(self, x, y, *, rng: np.random.Generator | None = None) -> LinearModel:
+        import cvxpy as cp
+
         x, y = check_data(x, y, self.classes, min_n=2)
         present, yi = np.unique(y, return_inverse=True)
         if present.size < 2:

@@ -12,10 +12,17 @@ import pytest
 
 from simulations.cli import main
 
+# a guard against a hung subprocess only, ~10x the slowest quiet run: load cannot break it
+HANG_GUARD_S = 1800
+
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "simulations.cli", *args], capture_output=True, text=True, timeout=300, env=env
+        [sys.executable, "-m", "simulations.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,
+        env=env,
     )
 
 
@@ -178,6 +185,17 @@ def test_reproduce_quick_writes_results_figures_and_report(tmp_path):
     for name in ("composition-nets", "nlp-memorization", "nlp-removal", "nlp-attribution"):
         assert f"Experiment `{name}` was skipped: " in report and f"[reproduce] {name} skipped: " in p.stderr
         assert not (tmp_path / name).exists()
+    # tailmem redraw rebuilds every figure and report.md from the saved files, byte for byte
+    drawn = {f: f.read_bytes() for f in tmp_path.glob("*/*.png")}
+    docs = {f: f.read_bytes() for f in tmp_path.glob("*/results.json")}
+    assert len(drawn) >= 20
+    for f in drawn:
+        f.unlink()
+    (tmp_path / "report.md").unlink()
+    assert main(["redraw", str(tmp_path)]) == 0
+    assert {f: f.read_bytes() for f in tmp_path.glob("*/*.png")} == drawn
+    assert {f: f.read_bytes() for f in tmp_path.glob("*/results.json")} == docs
+    assert (tmp_path / "report.md").read_text() == report
 
 
 def test_list_names_fields(capsys):

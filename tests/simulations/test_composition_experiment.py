@@ -17,6 +17,9 @@ from simulations.experiments import get
 from simulations.plots.composition import composition_linear_figures
 from simulations.results import read_npz
 
+# a guard against a hung subprocess only, ~10x the slowest quiet run: load cannot break it
+HANG_GUARD_S = 1800
+
 TOY_SET = [
     "n=40",
     "d=300",
@@ -135,7 +138,7 @@ def test_cli_bad_alpha_from_the_shell(tmp_path):
     p = subprocess.run(
         [sys.executable, "-m", "simulations.cli", "run", "composition-linear", "--quick", "--out",
          str(tmp_path), "--set", "alpha=0"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=HANG_GUARD_S,
     )  # fmt: skip
     assert p.returncode == 2 and p.stdout == ""
     assert p.stderr == "tailmem: error: alpha must be a finite number in (0, 10]; got 0.0\n"

@@ -1,0 +1,163 @@
+r"""The thread policy: how many threads tailmem's hot paths run on, and the one override.
+
+Multi-threaded kernels (torch's OpenMP intra-op threads, OpenBLAS) split every operation over
+their threads and wait for the slowest. On a machine whose cores other jobs hold, one of those
+threads is often descheduled, and the operation waits for it: measured on a 2-core machine
+beside 4 busy processes, 128 MLPs trained on 2 torch threads took 72-189 s against 2.25 s on
+the idle machine, and 4-9 s on 1 thread (docs/benchmarks.md). A job that is given a third of a
+machine should run about three times slower, not fifty. So:
+
+- **short linear algebra never fans out**: theory's dot products of a few thousand entries run
+  in one thread without BLAS (:func:`theory.moments.dot`);
+- **the number of threads follows the machine**: ``auto`` (the default) gives a hot path as
+  many threads as there are cores not already running something (``procs_running`` of
+  ``/proc/stat``, the runnable threads right now, sampled a few times; this process counts as
+  one), at least 1 and at most the cores this process may use. On an idle machine that is all
+  cores, beside busy jobs it is 1. It is decided when a hot path starts (a command, a batch of
+  models), so a long run adapts when its neighbours come and go;
+- **one override**: ``--threads N`` on the command line, or the environment variable
+  ``TAILMEM_THREADS`` (an integer 1..1024, or ``auto``), fixes the number for torch and BLAS
+  alike. What was used is recorded in every result's provenance.
+
+Threads do not change results here: at 1 and 2 threads the tiny sizes of composition-linear,
+gaussian-tail, gaussian-coupling, gaussian-dp and memorization gave identical arrays (checked
+by hand on this machine, torch 2.13 CPU, OpenBLAS), and tests/simulations/test_ray_backend.py
+compares 1-thread Ray tasks with local training bit for bit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+
+__all__ = [
+    "THREADS_ENV",
+    "MAX_THREADS",
+    "parse_threads",
+    "requested_threads",
+    "available_cores",
+    "busy_cores",
+    "auto_threads",
+    "use_threads",
+    "thread_provenance",
+]
+
+THREADS_ENV = "TAILMEM_THREADS"
+MAX_THREADS = 1024
+# samples of procs_running taken to decide (their median), and the pause between them
+SAMPLES, SAMPLE_GAP_S = 5, 0.002
+
+_REQUEST: dict = {"value": None, "source": "default (auto)"}
+
+
+def parse_threads(value, *, name: str) -> int | None:
+    """``value`` as a thread count 1..1024, or None for ``auto``; one-line ValueError naming ``name``."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text.lower() == "auto":
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer in [1, {MAX_THREADS}] or 'auto'; got {text!r}") from None
+    if not 1 <= n <= MAX_THREADS:
+        raise ValueError(f"{name} must be an integer in [1, {MAX_THREADS}] or 'auto'; got {n}")
+    return n
+
+
+def requested_threads(flag=None) -> tuple[int | None, str]:
+    """(threads or None for auto, where it came from): ``--threads``, else ``TAILMEM_THREADS``."""
+    if flag is not None:
+        return parse_threads(flag, name="--threads"), "--threads"
+    env = os.environ.get(THREADS_ENV)
+    if env is not None and env.strip():
+        return parse_threads(env, name=f"{THREADS_ENV} (environment variable)"), THREADS_ENV
+    return None, "default (auto)"
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system tells it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def busy_cores() -> float | None:
+    """Runnable threads on the machine right now besides this one (median of a few samples of
+    ``procs_running`` in /proc/stat, minus 1 for this thread); None where /proc/stat is absent."""
+    samples = []
+    for i in range(SAMPLES):
+        try:
+            with open("/proc/stat", encoding="ascii") as fh:
+                for line in fh:
+                    if line.startswith("procs_running"):
+                        samples.append(int(line.split()[1]))
+                        break
+        except (OSError, ValueError):
+            return None
+        if i + 1 < SAMPLES:
+            time.sleep(SAMPLE_GAP_S)
+    if not samples:
+        return None
+    samples.sort()
+    return max(0.0, samples[len(samples) // 2] - 1.0)
+
+
+def auto_threads() -> int:
+    """The ``auto`` policy: the cores not running anything else, at least 1."""
+    cores = available_cores()
+    busy = busy_cores()
+    if busy is None:
+        return cores
+    return int(max(1, min(cores, cores - busy)))
+
+
+def threads_now() -> int:
+    """The thread count a hot path starting now should use (the override, else ``auto``)."""
+    n = _REQUEST["value"]
+    return auto_threads() if n is None else n
+
+
+@contextlib.contextmanager
+def use_threads(n: int | None = None):
+    """Run the block with ``n`` torch intra-op threads and ``n`` BLAS threads (``None``: decide
+    now by :func:`threads_now`), then restore both."""
+    n = threads_now() if n is None else n
+    from threadpoolctl import threadpool_limits
+
+    torch = sys.modules.get("torch")  # not imported here: `tailmem bound` needs no torch
+    old = torch.get_num_threads() if torch is not None else None
+    old_env = os.environ.get("OMP_NUM_THREADS")
+    if torch is not None:
+        torch.set_num_threads(n)
+    else:  # torch, if the block imports it, starts with this many intra-op threads
+        os.environ["OMP_NUM_THREADS"] = str(n)
+    try:
+        with threadpool_limits(limits=n):
+            yield n
+    finally:
+        if old is not None:
+            torch.set_num_threads(old)
+        elif "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(available_cores() if old_env is None else int(old_env))
+        if old_env is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = old_env
+
+
+def set_request(value: int | None, source: str) -> None:
+    """Record the override for this process (the CLI calls it once, from ``--threads`` or the
+    environment); hot paths then use it instead of ``auto``."""
+    _REQUEST["value"], _REQUEST["source"] = value, source
+
+
+def thread_provenance() -> dict:
+    """What results.json records: the override (or auto) and where it came from."""
+    value = _REQUEST["value"]
+    return {"threads": "auto" if value is None else value, "source": _REQUEST["source"],
+            "cores": available_cores()}  # fmt: skip
