@@ -28,6 +28,7 @@ import numpy as np
 import scipy.sparse
 
 from simulations.composition.features import FeatureSample
+from simulations.stats import mean_se, pooled_ratio  # noqa: F401 - re-exported; one implementation each
 from theory._validate import check_finite, check_int
 
 __all__ = [
@@ -200,28 +201,3 @@ def fit_constant(loss, rate) -> float:
     if loss.size == 0 or loss.shape != rate.shape or (loss <= 0).any() or (rate <= 0).any():
         raise ValueError("fit_constant: need equally many positive losses and rates (at least one)")
     return float(np.exp(np.mean(np.log(loss) - np.log(rate))))
-
-
-def mean_se(v) -> dict:
-    """Mean over runs and its standard error (SD / sqrt(count)); NaN entries are dropped; None
-    where nothing (or, for the SE, one value) is left."""
-    v = np.asarray(v, dtype=np.float64)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return {"mean": None, "se": None}
-    se = float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else None
-    return {"mean": float(v.mean()), "se": se}
-
-
-def pooled_ratio(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    r"""Pooled ratio :math:`\hat r = \sum_r a_r / \sum_r b_r` over runs (axis 0) and its run-level
-    (delta-method) SE :math:`\sqrt{R/(R-1)\sum_r (a_r - \hat r b_r)^2}/\sum_r b_r`; NaN where
-    :math:`\sum_r b_r = 0` (and the SE where R = 1)."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    R = a.shape[0]
-    tot = b.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = a.sum(axis=0) / tot
-        resid = a - r * b
-        se = np.sqrt(R / (R - 1) * (resid**2).sum(axis=0)) / tot if R > 1 else np.full_like(r, np.nan)
-    return r, se

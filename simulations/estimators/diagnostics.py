@@ -18,9 +18,9 @@ Fieller-Hartley-Pearson variance 1.06 / (n - 3) (Fieller et al. 1957, Biometrika
 from __future__ import annotations
 
 import numpy as np
-import scipy.stats
 
 from simulations.estimators.memorization import memorization
+from simulations.stats import spearman
 
 __all__ = ["split_half_z", "spearman"]
 
@@ -37,18 +37,3 @@ def split_half_z(correct: np.ndarray, masks: np.ndarray, *, rng: np.random.Gener
     eb = memorization(np.asarray(correct)[b], masks[b])
     with np.errstate(invalid="ignore", divide="ignore"):
         return (ea.value - eb.value) / np.sqrt(ea.se**2 + eb.se**2)
-
-
-def spearman(a: np.ndarray, b: np.ndarray) -> dict:
-    """Spearman's rho of a and b over the entries where both are finite, with an approximate 95% CI."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"spearman needs two 1-d arrays of one length; got {a.shape} and {b.shape}")
-    ok = np.isfinite(a) & np.isfinite(b)
-    n = int(ok.sum())
-    if n < 4:
-        raise ValueError(f"spearman needs at least 4 finite pairs; got {n}")
-    rho = float(scipy.stats.spearmanr(a[ok], b[ok]).statistic)
-    half = 1.96 * np.sqrt(1.06 / (n - 3))
-    z = np.arctanh(np.clip(rho, -0.999999, 0.999999))
-    return {"rho": rho, "ci95": [float(np.tanh(z - half)), float(np.tanh(z + half))], "n": n}

@@ -43,6 +43,7 @@ from simulations.composition import fit_constant
 from simulations.composition.features import ALPHA_MAX
 from simulations.composition.sweep import learner_names, point_arrays, summarize
 from simulations.experiment import Context, experiment
+from simulations.stats import pm
 from theory._validate import check_finite, check_int
 
 __all__ = ["CompositionLinear", "QUICK", "point_arrays", "points", "claims", "run", "report", "plot"]
@@ -343,12 +344,9 @@ def run(cfg: CompositionLinear, ctx: Context | None = None) -> tuple[dict, dict]
 
 
 # ---------------------------------------------------------------------- report
-def _pm(d: dict | None, digits: int = 4) -> str:
-    if not d or d.get("mean") is None:
-        return "—"
-    se = d.get("se")
-    fmt = f"{{:.{digits}g}}"
-    return fmt.format(d["mean"]) + ("" if se is None else " ± " + fmt.format(se))
+def pmg(d, digits: int = 4) -> str:
+    """``mean ± se`` with ``digits`` significant digits (the sweep's numbers span decades)."""
+    return pm(d, digits, style="g")
 
 
 def _best_ridge(r: dict, names: list[str], q: str) -> tuple[str, dict]:
@@ -399,10 +397,10 @@ def report(results: dict, cfg: CompositionLinear) -> str:
         fr = "—" if r["fitted_rate"] is None else f"{r['fitted_rate']:.4g}"
         return (
             f"| {r['alpha']:g} | {r['sigma']:g} | {r['n']} | {r['d']} | {r['s']:g} | {r['k']} | "
-            f"{r['mean_active']:.2f} | {_pm(r['examples_with_tail_ge2'], 3)} | {_pm(mn['id'])} | "
-            f"{_pm(mn['id_tail_unseen'])} ({r['unseen_tail_loss_expected']:.4g}) | {fr} | "
-            f"{_pm(mn['ood_seen'])} | {_pm(mn['ood_once'])} | {_pm(mn['ood_unseen'])} | "
-            f"{_pm(mn['recovered_tail_once'], 3)} | {_pm(bid)} ({best}) | {_pm(rood)} |"
+            f"{r['mean_active']:.2f} | {pmg(r['examples_with_tail_ge2'], 3)} | {pmg(mn['id'])} | "
+            f"{pmg(mn['id_tail_unseen'])} ({r['unseen_tail_loss_expected']:.4g}) | {fr} | "
+            f"{pmg(mn['ood_seen'])} | {pmg(mn['ood_once'])} | {pmg(mn['ood_unseen'])} | "
+            f"{pmg(mn['recovered_tail_once'], 3)} | {pmg(bid)} ({best}) | {pmg(rood)} |"
         )
 
     order = []
@@ -423,9 +421,9 @@ def report(results: dict, cfg: CompositionLinear) -> str:
     for name in names:
         m = main["learners"][name]
         lines.append(
-            f"| {name} | {_pm(m['id'])} | {_pm(m['ood_seen'])} | {_pm(m['ood_once'])} | "
-            f"{_pm(m['ood_unseen'])} | {_pm(m['recovered_tail_once'], 3)} | "
-            f"{_pm(m['recovered_tail_seen'], 3)} | {m['interpolating_runs']:.2f} |"
+            f"| {name} | {pmg(m['id'])} | {pmg(m['ood_seen'])} | {pmg(m['ood_once'])} | "
+            f"{pmg(m['ood_unseen'])} | {pmg(m['recovered_tail_once'], 3)} | "
+            f"{pmg(m['recovered_tail_seen'], 3)} | {m['interpolating_runs']:.2f} |"
         )
     g = main["gd"]
     sh = results["shape"]

@@ -33,6 +33,7 @@ from simulations.composition.nets import ARCHS, SumNet, param_count
 from simulations.composition.sum_task import DIGITS, TEST_SETS, digit_probabilities, make_sum_task
 from simulations.composition.train_nets import predict_sum_nets, train_sum_nets
 from simulations.experiment import Context, experiment
+from simulations.stats import paired_difference, pm
 from theory._validate import check_finite, check_int
 
 __all__ = ["CompositionNets", "QUICK", "PUBLISHED_ONE_SHOT", "run", "report", "plot", "unavailable"]
@@ -159,11 +160,6 @@ def _verdict(d: dict, k: float = 2.0) -> str:
     return "unresolved"
 
 
-def _paired(a: np.ndarray, b: np.ndarray) -> dict:
-    """Mean and SE of the paired difference a - b over seeds."""
-    return mean_se(np.asarray(a) - np.asarray(b))
-
-
 @EXPERIMENT.run
 def run(cfg: CompositionNets, ctx: Context | None = None) -> tuple[dict, dict]:
     """Train every architecture (a checkpoint piece of ``ctx`` each) and measure test losses."""
@@ -241,7 +237,7 @@ def summarize(cfg: CompositionNets, task, sq_err: dict, walls: dict, model_seeds
     if "cross-channel" in cfg.archs:
         for arch in (a for a in cfg.archs if a != "cross-channel"):
             for name in ("unseen-9", "one-shot"):
-                d = _paired(per_model["cross-channel"][name][:R], per_model[arch][name][:R])
+                d = paired_difference(per_model["cross-channel"][name][:R], per_model[arch][name][:R])
                 claims.append(
                     {
                         "claim": f"{arch} composes better than cross-channel on {name} (weight decay {wd0})",
@@ -252,7 +248,7 @@ def summarize(cfg: CompositionNets, task, sq_err: dict, walls: dict, model_seeds
     if len(cfg.weight_decays) > 1:
         wd1 = f"{cfg.weight_decays[-1]:g}"
         for arch in cfg.archs:
-            d = _paired(per_model[arch]["one-shot"][-R:], per_model[arch]["one-shot"][:R])
+            d = paired_difference(per_model[arch]["one-shot"][-R:], per_model[arch]["one-shot"][:R])
             claims.append(
                 {
                     "claim": f"{arch}: weight decay {wd1} raises the one-shot loss over {wd0}",
@@ -282,10 +278,6 @@ def summarize(cfg: CompositionNets, task, sq_err: dict, walls: dict, model_seeds
     }
 
 
-def _pm(d: dict, digits: int = 3) -> str:
-    return f"{d['mean']:.{digits}f} ± {d['se']:.{digits}f}"
-
-
 @EXPERIMENT.report
 def report(results: dict, cfg: CompositionNets) -> str:
     t = results["table"]
@@ -306,12 +298,12 @@ def report(results: dict, cfg: CompositionNets) -> str:
             r = rows[wd]
             pub = results["published_one_shot"].get(arch, {}).get(wd)
             lines.append(
-                f"| {arch} | {wd} | {_pm(r['id'])} | {_pm(r['unseen-9'])} | {_pm(r['one-shot'])} | "
-                f"{_pm(r['train-digits'])} | {_pm(r['train-symbols'])} | {'' if pub is None else pub} |"
+                f"| {arch} | {wd} | {pm(r['id'], 3)} | {pm(r['unseen-9'], 3)} | {pm(r['one-shot'], 3)} | "
+                f"{pm(r['train-digits'], 3)} | {pm(r['train-symbols'], 3)} | {'' if pub is None else pub} |"
             )
     lines += ["", "Claims (paired differences over seeds):", ""]
     for c in results["claims"]:
-        lines.append(f"- {c['claim']}: difference {_pm(c['difference'])}: {c['verdict']} (2 SE)")
+        lines.append(f"- {c['claim']}: difference {pm(c['difference'], 3)}: {c['verdict']} (2 SE)")
     lines += [""] + [f"Note: {n}." for n in results["notes"]]
     return "\n".join(lines)
 

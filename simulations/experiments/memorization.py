@@ -23,6 +23,7 @@ import numpy as np
 from simulations.estimators import heldout_accuracy, memorization, spearman, split_half_z
 from simulations.experiment import Context, experiment
 from simulations.experiments.subsets import SubsetRun, SubsetTraining, subset_run
+from simulations.stats import mean_se, pm
 from theory._validate import check_finite, check_int
 
 __all__ = ["Memorization", "run", "analyse", "report", "plot"]
@@ -47,12 +48,6 @@ class Memorization(SubsetTraining):
 
 
 QUICK = {"models": 64, "epochs": 15, "models_per_batch": 32}
-
-
-def mean_se(v: np.ndarray) -> dict:
-    """Mean of v, its standard error (sample SD / sqrt(len)) and the count."""
-    v = np.asarray(v, dtype=np.float64)
-    return {"mean": float(v.mean()), "se": float(v.std(ddof=1) / np.sqrt(v.size)), "count": int(v.size)}
 
 
 def summary_of_run(cfg: SubsetTraining, sr: SubsetRun) -> dict:
@@ -182,10 +177,6 @@ def run(cfg: Memorization, ctx: Context | None = None) -> tuple[dict, dict]:
     return res, arrays
 
 
-def _pm(d: dict, digits: int = 4) -> str:
-    return f"{d['mean']:.{digits}f} ± {d['se']:.{digits}f}"
-
-
 @EXPERIMENT.report
 def report(results: dict, cfg: Memorization) -> str:
     m, s = results["mem"], results["split_half"]
@@ -196,8 +187,8 @@ def report(results: dict, cfg: Memorization) -> str:
         "",
         "| quantity | value |",
         "| --- | --- |",
-        f"| test accuracy (mean over models ± SE) | {_pm(results['test_accuracy'])} |",
-        f"| training accuracy on own subset | {_pm(results['train_accuracy_in_subset'])} |",
+        f"| test accuracy (mean over models ± SE) | {pm(results['test_accuracy'])} |",
+        f"| training accuracy on own subset | {pm(results['train_accuracy_in_subset'])} |",
         f"| mean mem~ | {m['mean']:.4f} |",
         f"| examples with mem~ >= 0.25 / 0.5 / 0.75 | "
         f"{m['at_least']['0.25']:,} / {m['at_least']['0.5']:,} / {m['at_least']['0.75']:,} |",

@@ -47,6 +47,9 @@ from simulations.gaussian.model import (
     sample,
 )
 from simulations.gaussian.ridge import Ridge, _loo_scores
+from simulations.stats import finite_or_none as num  # noqa: E402 - one implementation each
+from simulations.stats import mean_se, pm  # noqa: F401
+from simulations.stats import pooled_ratio as ratio  # noqa: F401
 from theory._validate import check_finite, check_int
 
 __all__ = [
@@ -272,32 +275,6 @@ def run_trials(trials: int, compute: Callable[[int], dict], ctx) -> list[dict]:
 
 
 # ---------------------------------------------------------------------- aggregation
-def num(x) -> float | None:
-    """``x`` as a float, None where it is NaN or infinite (JSON null)."""
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def mean_se(v) -> dict:
-    """Mean over trials and its standard error (sample SD / sqrt(T)); NaN entries are dropped."""
-    v = np.asarray(v, dtype=np.float64)
-    v = v[np.isfinite(v)] if not np.isfinite(v).all() else v
-    if v.size == 0:
-        return {"mean": None, "se": None}
-    se = v.std(ddof=1) / math.sqrt(v.size) if v.size > 1 else float("nan")
-    return {"mean": num(v.mean()), "se": num(se)}
-
-
-def ratio(a, b) -> tuple[np.ndarray, np.ndarray]:
-    r"""Pooled ratio :math:`\sum_t a_t / \sum_t b_t` over trials (axis 0) and its trial-level
-    (delta-method) standard error :math:`\sqrt{T/(T-1)\sum_t (a_t - r b_t)^2}/\sum_t b_t`."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    T = a.shape[0]
-    tot = b.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = a.sum(axis=0) / tot
-        se = np.sqrt(T / (T - 1) * ((a - r * b) ** 2).sum(axis=0)) / tot
-    return r, se
 
 
 def pair(r, se) -> dict:
@@ -329,11 +306,3 @@ def findings_lines(results: dict, what: str, none: str) -> list[str]:
         lines += ["Below the point-model bound (lambda = 1, not a claim of the mixture theorem):", ""]
         lines += [f"- {f}" for f in results["findings_points"]] + [""]
     return lines
-
-
-def pm(d: dict, digits: int = 4) -> str:
-    """``mean ± se`` for a report table; an em dash where the mean is missing."""
-    if d["mean"] is None:
-        return "—"
-    se = "—" if d["se"] is None else f"{d['se']:.{digits}f}"
-    return f"{d['mean']:.{digits}f} ± {se}"

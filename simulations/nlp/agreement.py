@@ -12,41 +12,11 @@ sentences (or sentences whose label disagrees with their neighbours').
 from __future__ import annotations
 
 import numpy as np
-import scipy.stats
 
+from simulations.stats import spearman_bootstrap
 from theory._validate import check_int
 
 __all__ = ["spearman_bootstrap", "neighbour_label_agreement"]
-
-
-def spearman_bootstrap(a, b, *, reps: int = 1000, rng: np.random.Generator) -> dict:
-    """rho of the finite pairs of ``a`` and ``b`` (1-d, one length), its bootstrap SE and 95% interval."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"a and b must be 1-d arrays of one length; got {a.shape} and {b.shape}")
-    reps = check_int("reps", reps, low=10)
-    ok = np.isfinite(a) & np.isfinite(b)
-    a, b = a[ok], b[ok]
-    n = a.size
-    if n < 4:
-        raise ValueError(f"spearman_bootstrap needs at least 4 finite pairs; got {n}")
-    rho = float(scipy.stats.spearmanr(a, b).statistic)
-    out = np.empty(reps)
-    for s in range(0, reps, 100):  # 100 resamples at a time: memory 100 x n
-        idx = rng.integers(0, n, size=(min(100, reps - s), n))
-        ra = scipy.stats.rankdata(a[idx], axis=1)
-        rb = scipy.stats.rankdata(b[idx], axis=1)
-        ra -= ra.mean(1, keepdims=True)
-        rb -= rb.mean(1, keepdims=True)
-        out[s : s + len(idx)] = (ra * rb).sum(1) / np.sqrt((ra**2).sum(1) * (rb**2).sum(1))
-    lo, hi = np.nanpercentile(out, [2.5, 97.5])
-    return {
-        "rho": rho,
-        "se": float(np.nanstd(out, ddof=1)),
-        "ci95": [float(lo), float(hi)],
-        "n": int(n),
-        "reps": reps,
-    }
 
 
 def neighbour_label_agreement(features: np.ndarray, y: np.ndarray, *, k: int = 10) -> np.ndarray:

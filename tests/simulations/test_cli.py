@@ -204,30 +204,36 @@ def test_list_names_fields(capsys):
     assert "feldman-examples" in out and "num_ratios" in out
 
 
-def test_out_folder_of_another_configuration_is_refused_and_kept(tmp_path):
+def test_out_folder_of_another_configuration_is_refused_and_kept(tmp_path, capsys):
     # re-running the same command rewrites its folder; another configuration, or a folder that is
     # not a results folder, is refused with one line and left byte for byte as it was
     folder = tmp_path / "feldman-examples"
+    small = ["--set", "sweep_N=500"]
+
+    def run(*args):
+        code = main(list(args))
+        return code, capsys.readouterr().err
+
     for _ in range(2):
-        ok = run_cli("run", "feldman-examples", "--quick", "--out", str(tmp_path))
-        assert ok.returncode == 0, ok.stderr
+        assert run("run", "feldman-examples", "--quick", "--out", str(tmp_path), *small)[0] == 0
     before = {f.name: f.read_bytes() for f in folder.iterdir()}
-    bad = run_cli("run", "feldman-examples", "--quick", "--out", str(tmp_path), "--set", "num_ratios=7")
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr and bad.stderr.count("\n") == 1
-    assert f"--out: {folder} holds results of another configuration (num_ratios 13 -> 7)" in bad.stderr
+    seven = ["--set", "num_ratios=7"]
+    code, err = run("run", "feldman-examples", "--quick", "--out", str(tmp_path), *small, *seven)
+    assert code == 2 and "Traceback" not in err and err.count("\n") == 1
+    assert f"--out: {folder} holds results of another configuration (num_ratios 13 -> 7)" in err
     assert {f.name: f.read_bytes() for f in folder.iterdir()} == before
     mine = tmp_path / "mine"
     (mine / "feldman-examples").mkdir(parents=True)
     (mine / "feldman-examples" / "notes.txt").write_text("not tailmem's")
     # reproduce checks every folder before it runs anything
     for cmd in (["run", "feldman-examples", "--quick"], ["reproduce", "--quick"]):
-        p = run_cli(*cmd, "--out", str(mine))
-        assert p.returncode == 2 and p.stderr.count("\n") == 1
-        assert f"--out: {mine / 'feldman-examples'} exists and is not a tailmem results folder" in p.stderr
+        code, err = run(*cmd, "--out", str(mine))
+        assert code == 2 and err.count("\n") == 1
+        assert f"--out: {mine / 'feldman-examples'} exists and is not a tailmem results folder" in err
     assert [f.name for f in mine.rglob("*")] == ["feldman-examples", "notes.txt"]
     below_a_file = mine / "feldman-examples" / "notes.txt" / "x"
-    p = run_cli("run", "feldman-examples", "--quick", "--out", str(below_a_file))
-    assert p.returncode == 2 and "notes.txt is a file, not a folder; choose another --out" in p.stderr
+    code, err = run("run", "feldman-examples", "--quick", "--out", str(below_a_file))
+    assert code == 2 and "notes.txt is a file, not a folder; choose another --out" in err
     assert (mine / "feldman-examples" / "notes.txt").read_text() == "not tailmem's"
 
 
