@@ -9,7 +9,9 @@ noise, label priors (skewed, block-correlated) and the disparate-effect subgroup
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,19 +142,28 @@ def theory_cost(learner: str, prior, n: int, m: int, kappa: float, variant: str)
 _SUMS = ("acc_sum", "acc_count", "errn", "errn_conf", "mem_by_ell", "examples_by_ell", "num_points_by_ell")
 
 
-def _point(cfg, prior, n, labels, learners, tag, key, progress, ctx):
+def point_key(tag: str) -> str:
+    """The checkpoint key of the sweep point ``tag`` ("n/N=0.3" -> "point-n_N_0_3-<6 hex>")."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", tag).strip("_")
+    return f"point-{slug}-{hashlib.sha256(tag.encode()).hexdigest()[:6]}"
+
+
+def _point(cfg, prior, n, labels, learners, tag, progress, ctx):
     """Simulate one sweep point: rows (one per learner) and arrays (L{i}_{sum} per learner, tau,
-    bin_edges); a finished point is loaded from the run's checkpoint instead of recomputed."""
+    bin_edges); a finished point is loaded from the run's checkpoint instead of recomputed. Its
+    random stream is named by the point (``ctx.stream("point", tag=tag)``): adding or removing
+    sweep values changes no other point's numbers."""
     computed = ctx.computed
+    seed = ctx.stream("point", tag=tag)
     data, arrays = ctx.cached(
-        f"point-{key}", lambda: _simulate_point(cfg, prior, n, labels, learners, tag, key, progress)
+        point_key(tag), lambda: _simulate_point(cfg, prior, n, labels, learners, tag, seed, progress)
     )
     if ctx.computed == computed:  # loaded: its trials count as done
         progress(cfg.trials)
     return data["rows"], arrays
 
 
-def _simulate_point(cfg, prior, n, labels, learners, tag, key, progress):
+def _simulate_point(cfg, prior, n, labels, learners, tag, seed, progress):
     sim = simulate(
         prior,
         n,
@@ -160,7 +171,7 @@ def _simulate_point(cfg, prior, n, labels, learners, tag, key, progress):
         learners,
         trials=cfg.trials,
         variant=cfg.variant,
-        seed=[cfg.seed, key],
+        seed=seed,
         batch_trials=cfg.batch_trials,
         max_ell=cfg.max_ell,
         progress=progress,
@@ -203,12 +214,11 @@ def run(cfg: FeldmanBound, ctx: Context | None = None) -> tuple[dict, dict]:
     )
     bar = ctx.progress(n_points * cfg.trials, "feldman-bound trials")
     progress = bar.update
-    key = iter(range(10**6))
     out: dict = {}
     arrays: dict = {}
     main_prior = theory.zipf(cfg.N, cfg.exponent)
     # the main point: every learner, plus its frequency-bin accuracy and errn by count
-    rows, sums = _point(cfg, main_prior, cfg.n, uniform, cfg.learners, "main", next(key), progress, ctx)
+    rows, sums = _point(cfg, main_prior, cfg.n, uniform, cfg.learners, "main", progress, ctx)
     out["main"] = rows
     out["main_opt_theory"] = theory.opt_error(main_prior, cfg.n, m, variant=cfg.variant).value
     arrays["bin_edges"] = sums["bin_edges"]
@@ -225,15 +235,15 @@ def run(cfg: FeldmanBound, ctx: Context | None = None) -> tuple[dict, dict]:
     out["ratio_sweep"] = []
     for r in cfg.ratios:
         n = max(2, round(r * cfg.N))
-        out["ratio_sweep"] += _point(
-            cfg, main_prior, n, uniform, cfg.learners, f"n/N={r:g}", next(key), progress, ctx
-        )[0]
+        out["ratio_sweep"] += _point(cfg, main_prior, n, uniform, cfg.learners, f"n/N={r:g}", progress, ctx)[
+            0
+        ]
     out["exponent_sweep"] = []
     for e in cfg.exponents:
         prior = theory.zipf(cfg.N, e)
-        out["exponent_sweep"] += _point(
-            cfg, prior, cfg.n, uniform, cfg.learners, f"s={e:g}", next(key), progress, ctx
-        )[0]
+        out["exponent_sweep"] += _point(cfg, prior, cfg.n, uniform, cfg.learners, f"s={e:g}", progress, ctx)[
+            0
+        ]
     # gamma, epsilon and noise sweeps
     out["gamma_sweep"] = []
     for g in cfg.gammas:
@@ -244,7 +254,6 @@ def run(cfg: FeldmanBound, ctx: Context | None = None) -> tuple[dict, dict]:
             uniform,
             [f"mem-limit={g:g}"],
             f"gamma={g:g}",
-            next(key),
             progress,
             ctx,
         )[0]
@@ -257,7 +266,6 @@ def run(cfg: FeldmanBound, ctx: Context | None = None) -> tuple[dict, dict]:
             uniform,
             [f"label-dp={e:g}"],
             f"eps={e:g}",
-            next(key),
             progress,
             ctx,
         )[0]
@@ -274,7 +282,6 @@ def run(cfg: FeldmanBound, ctx: Context | None = None) -> tuple[dict, dict]:
             lab,
             ["memorize-all", "fit-seen>=2", "mem-limit=0.5"],
             f"noise={z:g}",
-            next(key),
             progress,
             ctx,
         )[0]
@@ -290,7 +297,7 @@ def run(cfg: FeldmanBound, ctx: Context | None = None) -> tuple[dict, dict]:
         (f"blocks={cfg.block_size},rho={cfg.rho:g}", LabelPrior(m, block_size=cfg.block_size, rho=cfg.rho)),
     ):
         specs = [s for s in cfg.learners if not s.startswith("keep-top-") or lab.iid]
-        out["label_priors"] += _point(cfg, main_prior, cfg.n, lab, specs, tag, next(key), progress, ctx)[0]
+        out["label_priors"] += _point(cfg, main_prior, cfg.n, lab, specs, tag, progress, ctx)[0]
     # the disparate effect (§1.4): three subgroups, memorize-all and the gamma limit
     out["disparate"] = []
     g = cfg.disparate_gamma
@@ -311,7 +318,6 @@ def run(cfg: FeldmanBound, ctx: Context | None = None) -> tuple[dict, dict]:
             uniform,
             ["memorize-all", f"mem-limit={g:g}"],
             name,
-            next(key),
             progress,
             ctx,
         )[0]

@@ -53,7 +53,7 @@ def simulate(
     *,
     trials: int,
     variant: str = "fixed",
-    seed: int | Sequence[int] = 0,
+    seed: int | Sequence[int] | np.random.SeedSequence = 0,
     batch_trials: int = 25,
     max_ell: int = 20,
     bin_edges: np.ndarray | None = None,
@@ -62,7 +62,8 @@ def simulate(
     """Simulate ``trials`` independent trials and measure every learner on each.
 
     Trials run in batches of ``batch_trials``; batch k draws from
-    ``np.random.SeedSequence(seed).spawn(...)[k]``, so results depend on (seed, batch_trials)
+    ``np.random.SeedSequence(seed).spawn(...)[k]`` (or ``seed.spawn(...)[k]`` for a SeedSequence),
+    so results depend on (seed, batch_trials)
     and not on anything else. Returns ``{learner: {"scalars": {name: summary}, "per_trial":
     {name: array}, "sums": {name: array}}}`` plus ``"_tau"`` (tau_0..tau_max_ell).
     """
@@ -78,7 +79,8 @@ def simulate(
         bin_edges = np.geomspace(1e-2, 1e4, 19)
     taus = TauTable(prior, n, variant)
     num = -(-trials // bt)
-    seqs = np.random.SeedSequence(seed).spawn(num)
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    seqs = root.spawn(num)
     per = {L.name: {} for L in specs}
     done = 0
     for k in range(num):

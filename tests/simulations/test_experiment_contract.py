@@ -317,21 +317,23 @@ def test_a_damaged_piece_is_named_and_only_it_is_recomputed(tmp_path, monkeypatc
     clean = tmp_path / "clean"
     assert _fb(clean) == 0
     partial = _killed_run(tmp_path, monkeypatch, after=3)
-    (partial / "point-1.json").write_text('{"data": {"rows": [{"learner": "memor')  # truncated
-    with np.load(partial / "point-2.npz") as f:  # an edited array: the checksum catches it
+    from simulations.experiments import feldman_bound
+
+    one, two = feldman_bound.point_key("n/N=1"), feldman_bound.point_key("s=1")  # the 2nd and 3rd
+    (partial / f"{one}.json").write_text('{"data": {"rows": [{"learner": "memor')  # truncated
+    with np.load(partial / f"{two}.npz") as f:  # an edited array: the checksum catches it
         arrays = {k: f[k] for k in f.files}
     arrays["tau"] = arrays["tau"] * 2
-    np.savez(partial / "point-2.npz", **arrays)
-    from simulations.experiments import feldman_bound
+    np.savez(partial / f"{two}.npz", **arrays)
 
     real, calls = feldman_bound.simulate, []
     monkeypatch.setattr(feldman_bound, "simulate", lambda *a, **k: calls.append(1) or real(*a, **k))
     capsys.readouterr()
     assert _fb(tmp_path) == 0
     err = capsys.readouterr().err
-    assert f"checkpoint: {partial / 'point-1.json'} is damaged (" in err and "recomputing that piece" in err
-    assert "point-2.npz does not match its checksum" in err
-    assert len(calls) == 11 - 1  # point-0 reused; points 1 and 2 recomputed with the 8 never saved
+    assert f"checkpoint: {partial / (one + '.json')} is damaged (" in err and "recomputing that piece" in err
+    assert f"{two}.npz does not match its checksum" in err
+    assert len(calls) == 11 - 1  # the main point reused; the two damaged recomputed with the 8 never saved
     a = json.loads((clean / "feldman-bound" / "results.json").read_text())["results"]
     b = json.loads((tmp_path / "feldman-bound" / "results.json").read_text())["results"]
     assert a == b
