@@ -46,7 +46,7 @@ def _feldman() -> None:
 
 
 def _training() -> None:
-    from simulations.experiments.subsets import SubsetTraining, subset_run
+    from simulations.training.problem import SubsetTraining, subset_run
 
     cfg = SubsetTraining(dataset="mnist1d", models=128, epochs=4, models_per_batch=16)
     with tempfile.TemporaryDirectory(prefix="tailmem-contention-") as tmp:

@@ -101,7 +101,7 @@ def _trainer(sizes: Sizes, device: str) -> dict:
 
 
 def _memorization(sizes: Sizes, device: str, data_dir: str) -> dict:
-    from simulations.experiments.subsets import SubsetTraining, subset_run
+    from simulations.training.problem import SubsetTraining, subset_run
 
     cfg = SubsetTraining(dataset=sizes.mem_dataset, data_dir=data_dir, models=sizes.mem_models,
                          models_per_batch=sizes.mem_models_per_batch, epochs=sizes.mem_epochs,

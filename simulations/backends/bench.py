@@ -1,7 +1,7 @@
 r"""Cost of training on Ray against training here, and how it scales from 1 to 2 workers.
 
 The same t subset models (MLP 40-100-100-10 on MNIST-1D, ratio 0.7, split in ``tasks`` batches)
-are trained five times through :func:`~simulations.experiments.subsets.subset_run`, each into a
+are trained five times through :func:`~simulations.training.problem.subset_run`, each into a
 fresh store:
 
 - local with 1 and with 2 torch threads (the driver's default on a 2-core machine);
@@ -62,7 +62,7 @@ def ray_benchmark(models: int = 128, tasks: int = 8, *, epochs: int = 4, out=pri
 
     Leaves no Ray cluster behind (it shuts down the two it starts) and restores torch's threads.
     """
-    from simulations.experiments.subsets import SubsetTraining, subset_run
+    from simulations.training.problem import SubsetTraining, subset_run
 
     models = check_int("models", models, low=2)
     tasks = check_int("tasks", tasks, low=2, high=models)

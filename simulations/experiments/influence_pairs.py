@@ -23,7 +23,7 @@ import scipy.stats
 from simulations.estimators import influence, influence_top_k, memorization
 from simulations.experiment import Context, experiment
 from simulations.experiments.memorization import QUICK, mean_se, summary_of_run
-from simulations.experiments.subsets import SubsetTraining, streams, subset_run, train_models
+from simulations.training.problem import SubsetTraining, streams, subset_run, train_models
 from theory._validate import check_finite, check_int
 
 __all__ = ["InfluencePairs", "run", "report", "plot", "pairs_from_top_k", "expected_false_pairs"]

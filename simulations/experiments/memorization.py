@@ -1,6 +1,6 @@
 r"""Experiment ``memorization``: subsampled mem~ of every training example (Feldman & Zhang 2020).
 
-t models are trained on random subsets of ratio r (:mod:`simulations.experiments.subsets`);
+t models are trained on random subsets of ratio r (:mod:`simulations.training.problem`);
 from their 0/1 correctness (../shared/papers.md §2.1)
 
 .. math:: \widetilde{\mathrm{mem}}(i) = \hat P[h(x_i) = y_i \mid i \in I]
@@ -22,8 +22,8 @@ import numpy as np
 
 from simulations.estimators import heldout_accuracy, memorization, spearman, split_half_z
 from simulations.experiment import Context, experiment
-from simulations.experiments.subsets import SubsetRun, SubsetTraining, subset_run
 from simulations.stats import mean_se, pm
+from simulations.training.problem import SubsetRun, SubsetTraining, subset_run
 from theory._validate import check_finite, check_int
 
 __all__ = ["Memorization", "run", "analyse", "report", "plot"]

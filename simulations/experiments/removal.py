@@ -19,7 +19,7 @@ import numpy as np
 from simulations.estimators import memorization
 from simulations.experiment import Context, experiment
 from simulations.experiments.memorization import QUICK, mean_se, summary_of_run
-from simulations.experiments.subsets import SubsetTraining, streams, subset_run, train_models
+from simulations.training.problem import SubsetTraining, streams, subset_run, train_models
 from theory._validate import check_finite, check_int
 
 __all__ = ["Removal", "run", "report", "plot", "removal_conditions"]

@@ -17,7 +17,7 @@ import pytest
 
 from simulations.backends import LOCAL, Backend, map_batches
 from simulations.cli import main
-from simulations.experiments.subsets import (
+from simulations.training.problem import (
     PLACEMENT_FIELDS,
     TRAINING_FIELDS,
     SubsetTraining,

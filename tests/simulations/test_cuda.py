@@ -20,8 +20,8 @@ from test_training import _assert_params_close as _close
 
 from simulations.composition.nets import ARCHS, SumNet
 from simulations.composition.train_nets import predict_sum_nets, train_sum_nets
-from simulations.experiments.subsets import SubsetTraining, subset_run
 from simulations.training import correctness_batched, train_batched, train_one
+from simulations.training.problem import SubsetTraining, subset_run
 
 pytestmark = [
     pytest.mark.gpu,

@@ -33,14 +33,14 @@ from simulations.experiments.memorization import Memorization  # noqa: E402
 from simulations.experiments.memorization import run as run_mem  # noqa: E402
 from simulations.experiments.removal import Removal  # noqa: E402
 from simulations.experiments.removal import run as run_removal  # noqa: E402
-from simulations.experiments.subsets import (  # noqa: E402
+from simulations.store import ModelStore  # noqa: E402
+from simulations.training.problem import (  # noqa: E402
     SubsetTraining,
     prepare,
     store_folder,
     subset_run,
     training_config,
 )
-from simulations.store import ModelStore  # noqa: E402
 from simulations.training.subsets import train_batch, train_into_store  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]

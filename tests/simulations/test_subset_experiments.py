@@ -26,7 +26,7 @@ from simulations.experiments.memorization import Memorization
 from simulations.experiments.memorization import run as run_mem
 from simulations.experiments.removal import Removal, removal_conditions
 from simulations.experiments.removal import run as run_removal
-from simulations.experiments.subsets import SubsetTraining, prepare, subset_run, train_models
+from simulations.training.problem import SubsetTraining, prepare, subset_run, train_models
 
 # a guard against a hung subprocess only, ~10x the slowest quiet run: load cannot break it
 HANG_GUARD_S = 1800
@@ -270,7 +270,7 @@ def test_cli_other_configuration_store_exits_2_and_keeps_results(tmp_path):
 
 def test_quick_configs_share_one_store():
     cfgs = [make_config(get(name), quick=True) for name in ("memorization", "removal", "influence-pairs")]
-    from simulations.experiments.subsets import store_folder
+    from simulations.training.problem import store_folder
 
     assert len({store_folder(c, "w", data="d") for c in cfgs}) == 1
 
