@@ -28,6 +28,19 @@ DATA_DIR_HELP = (
 )
 
 
+def _size(text: str) -> int:
+    """A whole number written as the README writes sizes: 50000, 50_000 or 1e7."""
+    try:
+        value = float(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number such as 50000 or 1e7; got {text!r}"
+        ) from None
+    if not value.is_integer():
+        raise argparse.ArgumentTypeError(f"expected a whole number such as 50000 or 1e7; got {text!r}")
+    return int(value)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit status 2
         self.exit(2, f"tailmem: error: {message}\n")
@@ -42,8 +55,10 @@ def _add_bound(sub) -> None:
         "(--gamma) or of label-DP (--epsilon).",
     )
     p.add_argument("--prior", choices=PRIORS, default="zipf", help="frequency prior (default zipf)")
-    p.add_argument("--N", type=int, help="number of subpopulations (not with --prior counts)")
-    p.add_argument("--n", type=int, required=True, help="number of training examples")
+    p.add_argument(
+        "--N", type=_size, help="number of subpopulations, e.g. 50000 or 1e7 (not with --prior counts)"
+    )
+    p.add_argument("--n", type=_size, required=True, help="number of training examples, e.g. 50000 or 1e7")
     p.add_argument("--classes", type=int, default=10, help="number of classes m (default 10)")
     p.add_argument(
         "--variant",
@@ -98,7 +113,8 @@ def _add_run(sub) -> None:
         action="append",
         default=[],
         metavar="FIELD=VALUE",
-        help="override a config field (repeatable)",
+        help="override a config field (repeatable); tuples comma-separated, e.g. --set hidden=100,100 "
+        "(tailmem list NAME shows the fields)",
     )
     p.add_argument(
         "--backend",
@@ -128,7 +144,14 @@ def _add_run(sub) -> None:
     )
     r.add_argument("--ray-address", metavar="ADDR", help="with --backend ray: the cluster (as for run)")
     _add_threads(r)
-    sub.add_parser("list", help="list the experiments and their config fields")
+    li = sub.add_parser(
+        "list",
+        help="list the experiments; with a NAME, its config fields",
+        description="Without NAME: every experiment and its title. With NAME: each config field, its "
+        "type as --set spells it (tuples: comma-separated, e.g. --set hidden=100,100), default, quick "
+        "size and meaning.",
+    )
+    li.add_argument("name", nargs="?", help="an experiment (see tailmem list)")
     d = sub.add_parser(
         "redraw",
         help="rebuild figures (and report.md) of a results folder from its saved files",
@@ -159,7 +182,7 @@ def _add_run(sub) -> None:
     b.add_argument("--out", help="gpu: folder for gpu.json and gpu.md")
     b.add_argument("--data-dir", help="gpu: " + DATA_DIR_HELP)
     _add_threads(b)
-    b.add_argument("--N", type=int, default=10_000_000, help="bound: N = n of the timed run (default 1e7)")
+    b.add_argument("--N", type=_size, default=10_000_000, help="bound: N = n of the timed run (default 1e7)")
     b.add_argument("--trials", type=int, default=1000, help="feldman: trials (default 1000)")
     b.add_argument(
         "--loo-n", type=int, default=10_000, help="loo: training examples n (default 10000; at least 20)"
@@ -179,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="tailmem", description="Theory, simulation and measurement of memorization and the long tail."
     )
+    from simulations.results import package_version
+
+    parser.add_argument("--version", action="version", version=f"tailmem {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_bound(sub)
     _add_run(sub)
@@ -337,15 +363,27 @@ def _reproduce(args) -> int:
     return 0
 
 
-def _list(_args) -> int:
+def _list(args) -> int:
+    import typing
+
+    from simulations.config import field_help, set_syntax
     from simulations.experiments import get, names
 
-    for name in names():
-        exp = get(name)
-        print(f"{name}: {exp.title}")
-        for f in dataclasses.fields(exp.config):
-            quick = f"  (quick: {exp.quick[f.name]})" if f.name in exp.quick else ""
-            print(f"    {f.name} = {f.default!r}{quick}")
+    if not args.name:
+        width = max(map(len, names()))
+        for name in names():
+            print(f"{name:<{width}}  {get(name).title}")
+        print("\ntailmem list NAME shows an experiment's fields; tailmem run NAME --set FIELD=VALUE sets one")
+        return 0
+    exp = get(args.name)
+    helps, hints = field_help(exp.config), typing.get_type_hints(exp.config)
+    print(f"{exp.name}: {exp.title}\n")
+    for f in dataclasses.fields(exp.config):
+        quick = f"; quick: {exp.quick[f.name]!r}" if f.name in exp.quick else ""
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        print(f"  {f.name} = {default!r}  [{set_syntax(hints[f.name])}{quick}]")
+        if helps.get(f.name):
+            print(f"      {helps[f.name]}")
     return 0
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
+import re
 import typing
 
-__all__ = ["apply_overrides", "make_config", "config_from_json"]
+__all__ = ["apply_overrides", "make_config", "config_from_json", "field_help", "set_syntax"]
 
 
 def _convert(name: str, typ, text: str):
@@ -105,3 +107,31 @@ def config_from_json(config_cls: type, saved: dict):
             "(results of another tailmem version)"
         )
     return apply_overrides(config_cls(), {k: _from_json(v) for k, v in saved.items()})
+
+
+def field_help(config_cls: type) -> dict[str, str]:
+    """Each field's comment in the config's source (``name: type = default  # comment``), read
+    from the class and the dataclasses it extends (the nearest definition wins)."""
+    out: dict[str, str] = {}
+    for cls in config_cls.__mro__:
+        if not dataclasses.is_dataclass(cls):
+            continue
+        try:
+            lines = inspect.getsource(cls).splitlines()
+        except (OSError, TypeError):
+            continue
+        for line in lines:
+            m = re.match(r"\s+(\w+)\s*:[^=#]*(?:=[^#]*)?#\s*(.*)$", line)
+            if m and m.group(1) not in out:
+                out[m.group(1)] = m.group(2).strip()
+    return out
+
+
+def set_syntax(typ) -> str:
+    """How ``--set FIELD=VALUE`` spells a value of the field type ``typ``."""
+    if typing.get_origin(typ) is tuple:
+        inner = getattr(typing.get_args(typ)[0], "__name__", "value")
+        return f"{inner},{inner},... (comma-separated)"
+    if typ is bool:
+        return "true|false"
+    return getattr(typ, "__name__", str(typ))

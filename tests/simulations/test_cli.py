@@ -335,3 +335,23 @@ def test_failed_run_leaves_no_empty_folders(tmp_path):
     )
     assert p.returncode == 2 and "torch sees no CUDA device" in p.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_version_list_sizes_and_suggestions(capsys):
+    # what a new user tried: tailmem --version, sizes written as 1e5, a list that says what
+    # each field means, and a "did you mean" for a mistyped experiment or field
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.startswith("tailmem ")
+    assert main(["bound", "--prior", "zipf", "--N", "1e5", "--n", "1e5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["N"] == 100_000
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "feldman-bound" in out and len(out.splitlines()) < 20
+    assert main(["list", "memorization"]) == 0
+    out = capsys.readouterr().out
+    assert "hidden = (100, 100)  [int,int,... (comma-separated)]" in out and "mlp hidden widths" in out
+    assert main(["run", "memorisation"]) == 2
+    assert "did you mean 'memorization'?" in capsys.readouterr().err
+    assert main(["run", "feldman-examples", "--set", "sweep_n=5"]) == 2
+    assert "unknown field 'sweep_n' (did you mean 'sweep_N'?)" in capsys.readouterr().err
