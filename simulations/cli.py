@@ -93,8 +93,9 @@ def _add_threads(p) -> None:
     p.add_argument(
         "--threads",
         metavar="N",
-        help="torch and BLAS threads, 1..1024 or auto (default: $TAILMEM_THREADS, else auto: the cores "
-        "not busy with other jobs when each piece of work starts; see simulations/threads.py)",
+        help="torch and BLAS threads, 1..1024, or auto (the cores no other job is running on, decided "
+        "as each piece of work starts); default: $TAILMEM_THREADS, else 1 (measured: "
+        "simulations/threads.py)",
     )
 
 
@@ -453,7 +454,7 @@ def _out_of_memory(exc: RuntimeError) -> bool:
 
 
 def _call(handler, args) -> int:
-    """``handler(args)`` under the thread policy (``--threads`` or $TAILMEM_THREADS, else auto);
+    """``handler(args)`` under the thread policy (``--threads``, $TAILMEM_THREADS, else 1);
     on any exception the open progress bars are erased first, so that the error or interrupt
     line starts on a line of its own."""
     from simulations.threads import requested_threads, set_request, use_threads

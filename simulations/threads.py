@@ -9,20 +9,22 @@ machine should run about three times slower, not fifty. So:
 
 - **short linear algebra never fans out**: theory's dot products of a few thousand entries run
   in one thread without BLAS (:func:`theory.moments.dot`);
-- **the number of threads follows the machine**: ``auto`` (the default) gives a hot path as
-  many threads as there are cores not already running something (``procs_running`` of
-  ``/proc/stat``, the runnable threads right now, sampled a few times; this process counts as
-  one), at least 1 and at most the cores this process may use. On an idle machine that is all
-  cores, beside busy jobs it is 1. It is decided when a hot path starts (a command, a batch of
-  models), so a long run adapts when its neighbours come and go;
-- **one override**: ``--threads N`` on the command line, or the environment variable
-  ``TAILMEM_THREADS`` (an integer 1..1024, or ``auto``), fixes the number for torch and BLAS
-  alike. What was used is recorded in every result's provenance.
-
-Threads do not change results here: at 1 and 2 threads the tiny sizes of composition-linear,
-gaussian-tail, gaussian-coupling, gaussian-dp and memorization gave identical arrays (checked
-by hand on this machine, torch 2.13 CPU, OpenBLAS), and tests/simulations/test_ray_backend.py
-compares 1-thread Ray tasks with local training bit for bit.
+- **one thread by default** (:data:`DEFAULT_THREADS`), for torch and BLAS alike, chosen from
+  measurements on the idle 2-core machine (best of 2, git 062f06e; 2 threads against 1):
+  ``bound`` at 1e7 0.98x, the Feldman simulation 0.99x, batched training of 128 MLPs 0.77x (two
+  threads were *slower*), composition-linear ``--quick`` 1.00x, memorization ``--quick`` 1.12x.
+  One thread costs at most ~12% on an idle machine and cannot collapse on a busy one; and the
+  numbers never depend on the load: with a thread count that followed the load, a
+  ``tailmem reproduce --quick`` run beside other jobs rounded differently in the last bit
+  (composition-linear, the theory) and retrained one removal model differently (0.616 against
+  0.611 accuracy), so results would change with the neighbours. A result depends on the thread
+  count only through float rounding, and the count is recorded in its provenance;
+- **overrides**: ``--threads N`` on the command line, or the environment variable
+  ``TAILMEM_THREADS`` (an integer 1..1024, or ``auto``: as many threads as there are cores not
+  already running something, from ``procs_running`` of ``/proc/stat`` sampled a few times, this
+  process counting as one, decided when each piece of work starts). ``auto`` is fastest on a
+  many-core machine that is idle, at the price of results that depend, in the last bits, on
+  the load when each piece ran.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import time
 
 __all__ = [
     "THREADS_ENV",
+    "DEFAULT_THREADS",
     "MAX_THREADS",
     "parse_threads",
     "requested_threads",
@@ -45,11 +48,12 @@ __all__ = [
 ]
 
 THREADS_ENV = "TAILMEM_THREADS"
+DEFAULT_THREADS = 1  # measured: module docstring
 MAX_THREADS = 1024
 # samples of procs_running taken to decide (their median), and the pause between them
 SAMPLES, SAMPLE_GAP_S = 5, 0.002
 
-_REQUEST: dict = {"value": None, "source": "default (auto)"}
+_REQUEST: dict = {"value": DEFAULT_THREADS, "source": "default"}
 
 
 def parse_threads(value, *, name: str) -> int | None:
@@ -69,13 +73,14 @@ def parse_threads(value, *, name: str) -> int | None:
 
 
 def requested_threads(flag=None) -> tuple[int | None, str]:
-    """(threads or None for auto, where it came from): ``--threads``, else ``TAILMEM_THREADS``."""
+    """(threads or None for auto, where it came from): ``--threads``, else ``TAILMEM_THREADS``,
+    else :data:`DEFAULT_THREADS`."""
     if flag is not None:
         return parse_threads(flag, name="--threads"), "--threads"
     env = os.environ.get(THREADS_ENV)
     if env is not None and env.strip():
         return parse_threads(env, name=f"{THREADS_ENV} (environment variable)"), THREADS_ENV
-    return None, "default (auto)"
+    return DEFAULT_THREADS, "default"
 
 
 def available_cores() -> int:
@@ -117,7 +122,7 @@ def auto_threads() -> int:
 
 
 def threads_now() -> int:
-    """The thread count a hot path starting now should use (the override, else ``auto``)."""
+    """The thread count a hot path starting now should use (the request; ``auto`` decided now)."""
     n = _REQUEST["value"]
     return auto_threads() if n is None else n
 
@@ -151,8 +156,8 @@ def use_threads(n: int | None = None):
 
 
 def set_request(value: int | None, source: str) -> None:
-    """Record the override for this process (the CLI calls it once, from ``--threads`` or the
-    environment); hot paths then use it instead of ``auto``."""
+    """Record the request for this process (the CLI calls it once, from ``--threads``, the
+    environment or the default); hot paths then use it."""
     _REQUEST["value"], _REQUEST["source"] = value, source
 
 

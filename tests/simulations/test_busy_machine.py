@@ -44,7 +44,7 @@ def test_the_flag_wins_over_the_environment(monkeypatch):
     assert threads.requested_threads(None) == (3, "TAILMEM_THREADS")
     assert threads.requested_threads("auto") == (None, "--threads")
     monkeypatch.delenv("TAILMEM_THREADS")
-    assert threads.requested_threads(None) == (None, "default (auto)")
+    assert threads.requested_threads(None) == (threads.DEFAULT_THREADS, "default") == (1, "default")
 
 
 def test_auto_gives_the_idle_cores_and_at_least_one(monkeypatch):
@@ -79,7 +79,7 @@ def test_the_override_is_recorded_in_results(tmp_path, monkeypatch):
     assert main(["run", "feldman-examples", "--quick", "--out", str(out), "--set", "sweep_N=500"]) == 0
     prov = json.loads((out / "feldman-examples" / "results.json").read_text())["provenance"]
     assert prov["threads"] == {"threads": 1, "source": "TAILMEM_THREADS", "cores": threads.available_cores()}
-    threads.set_request(None, "default (auto)")
+    threads.set_request(threads.DEFAULT_THREADS, "default")
 
 
 def test_contention_benchmark_stops_its_processes_and_reports_the_fair_share(monkeypatch):
