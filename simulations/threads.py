@@ -10,10 +10,11 @@ machine should run about three times slower, not fifty. So:
 - **short linear algebra never fans out**: theory's dot products of a few thousand entries run
   in one thread without BLAS (:func:`theory.moments.dot`);
 - **one thread by default** (:data:`DEFAULT_THREADS`), for torch and BLAS alike, chosen from
-  measurements on the idle 2-core machine (best of 2, git 062f06e; 2 threads against 1):
-  ``bound`` at 1e7 0.98x, the Feldman simulation 0.99x, batched training of 128 MLPs 0.77x (two
-  threads were *slower*), composition-linear ``--quick`` 1.00x, memorization ``--quick`` 1.12x.
-  One thread costs at most ~12% on an idle machine and cannot collapse on a busy one; and the
+  measurements on the idle 2-core machine (speed of 2 threads over 1, best of 3, git 062e12c):
+  ``bound`` at 1e7 1.08x, the Feldman simulation 0.99x, batched training of 128 MLPs 1.01x,
+  composition-linear ``--quick`` 1.02x, memorization ``--quick`` 1.00x (single timings vary by
+  up to 30% either way). One thread costs at most ~8% on an idle machine and cannot collapse on
+  a busy one (docs/benchmarks.md, ``tailmem benchmark contention``); and the
   numbers never depend on the load: with a thread count that followed the load, a
   ``tailmem reproduce --quick`` run beside other jobs rounded differently in the last bit
   (composition-linear, the theory) and retrained one removal model differently (0.616 against
