@@ -200,8 +200,9 @@ def test_reproduce_quick_writes_results_figures_and_report(tmp_path):
 
 def test_list_names_fields(capsys):
     assert main(["list"]) == 0
-    out = capsys.readouterr().out
-    assert "feldman-examples" in out and "num_ratios" in out
+    assert "feldman-examples" in capsys.readouterr().out
+    assert main(["list", "feldman-examples"]) == 0
+    assert "num_ratios = 41" in capsys.readouterr().out
 
 
 def test_out_folder_of_another_configuration_is_refused_and_kept(tmp_path, capsys):
