@@ -22,6 +22,7 @@ comes from an explicit CPU ``torch.Generator``, so results do not depend on the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from contextlib import contextmanager
 
@@ -295,10 +296,12 @@ def logits_batched(spec: ModelSpec, params: dict[str, Tensor], x, batch_size: in
         per_row = spec.channels[0] * spec.height * spec.width * ref.element_size() * ref.shape[0]
         batch_size = max(1, min(batch_size, CONV_EVAL_BYTES // per_row))
     x = torch.as_tensor(x).to(ref.device, ref.dtype)
-    if x.ndim == 0 or x.shape[0] == 0 or x[0].numel() != spec.in_dim:
+    if x.ndim == 0 or math.prod(x.shape[1:]) != spec.in_dim:
         raise ValueError(
-            f"x must have shape (n >= 1, ...) with {spec.in_dim} features per row; got {tuple(x.shape)}"
+            f"x must have shape (n, ...) with {spec.in_dim} features per row; got {tuple(x.shape)}"
         )
+    if x.shape[0] == 0:  # no examples (a run without a test set): no logits
+        return torch.empty((ref.shape[0], 0, spec.classes), device=ref.device, dtype=ref.dtype)
     fwd = torch.func.vmap(spec.apply, in_dims=(0, None))
     with torch.no_grad():
         return torch.cat(
