@@ -76,7 +76,8 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path:
     """``data_dir`` as a :class:`Path`, or :func:`default_data_dir` when it is None; it must exist."""
     root = default_data_dir() if data_dir is None else Path(data_dir)
     if not root.is_dir():
-        raise DataFileMissingError(f"data_dir {str(root)!r} is not a folder")
+        where = f" (from the environment variable {ENV_VAR})" if data_dir is None else ""
+        raise DataFileMissingError(f"data_dir {str(root)!r}{where} is not a folder")
     return root
 
 

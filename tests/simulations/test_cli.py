@@ -356,3 +356,19 @@ def test_version_list_sizes_and_suggestions(capsys):
     assert "did you mean 'memorization'?" in capsys.readouterr().err
     assert main(["run", "feldman-examples", "--set", "sweep_n=5"]) == 2
     assert "unknown field 'sweep_n' (did you mean 'sweep_N'?)" in capsys.readouterr().err
+
+
+def test_reproduce_refuses_a_mistyped_data_dir_before_running_anything(tmp_path, capsys):
+    assert (
+        main(["reproduce", "--quick", "--out", str(tmp_path / "r"), "--data-dir", str(tmp_path / "nope")])
+        == 2
+    )
+    assert "--data-dir: " in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+def test_a_data_folder_from_the_environment_says_so(monkeypatch, tmp_path):
+    from simulations.data.dataset import resolve_data_dir
+
+    monkeypatch.setenv("TAILMEM_DATA", str(tmp_path / "missing"))
+    with pytest.raises(ValueError, match=r"\(from the environment variable TAILMEM_DATA\) is not a folder"):
+        resolve_data_dir(None)

@@ -374,3 +374,12 @@ NAN = float("nan")
 def test_invalid_arguments_raise_naming_the_parameter(call, match):
     with pytest.raises(ValueError, match=match):
         call(theory.zipf(10))
+
+
+def test_costs_take_gamma_and_epsilon_positionally():
+    # as a user writes them: cost_memorization_limit(prior, n, m, 0.5)
+    p = theory.zipf(1000)
+    assert theory.cost_memorization_limit(p, 1000, 10, 0.5) == theory.cost_memorization_limit(
+        p, 1000, 10, gamma=0.5
+    )
+    assert theory.cost_label_dp(p, 1000, 10, 1.0) == theory.cost_label_dp(p, 1000, 10, epsilon=1.0)
