@@ -285,7 +285,9 @@ def reproduce(
     """
     out = Path(out)
     if data_dir and not Path(data_dir).is_dir():  # found now, not after an hour of other experiments
-        raise ValueError(f"--data-dir: {data_dir!r} is not a folder; give the one that holds mnist/, sst2/, ...")
+        raise ValueError(
+            f"--data-dir: {data_dir!r} is not a folder; give the one that holds mnist/, sst2/, ..."
+        )
     flag = " --quick" if quick else ""
     extra = f" --data-dir {data_dir}" if data_dir else ""
     flags = "".join(" --" + p.replace("_", "-", 1).replace("=", " ", 1) for p in placement or [])

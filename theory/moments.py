@@ -156,6 +156,8 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
     32k entries even alone here).
     """
     return float(np.einsum("i,i->", a, b))
+
+
 #: A point whose level-0 term (1 - q)^n is below e^LOG_FAR (near the bottom of the normal float
 #: range, e^-708) is summed in log space instead of by the recurrence.
 LOG_FAR = -700.0
