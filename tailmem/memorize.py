@@ -12,8 +12,10 @@ its standard error, the held-out accuracy (the C-score at this ratio) and, given
 the influence :math:`\widetilde{\mathrm{infl}}(i, j)` on each test example j. With ``store`` the
 trained models' results are kept in a resumable model store (a killed call resumes).
 
-Built-in models: ``"mlp"`` (``hidden`` widths) and ``"softmax"`` on flattened inputs. Your own
-``torch.nn.Module`` is the next part of this API (not yet: refused with a one-line reason).
+Models: ``"mlp"`` (``hidden`` widths), ``"softmax"``, or your own: a zero-argument callable that
+returns a ``torch.nn.Module`` mapping (n, features) to (n, classes) logits, trained as one
+``vmap`` batch (:class:`simulations.training.custom.ModuleSpec`; modules with buffers or dropout
+are refused with the reason). Inputs are flattened per example.
 """
 
 from __future__ import annotations
@@ -170,7 +172,7 @@ def memorization(
     x_test=None,
     y_test=None,
     *,
-    model: str = "mlp",
+    model="mlp",
     hidden: tuple[int, ...] = (100, 100),
     models: int = 200,
     ratio: float = 0.7,
@@ -217,29 +219,37 @@ def memorization(
     if unknown.size:
         raise ValueError(f"y_test holds labels absent from y_train: {unknown[:5].tolist()}")
     yti = np.searchsorted(classes, yt)
-    if model not in MODELS:
+    if not callable(model) and model not in MODELS:
         raise ValueError(
-            f"model must be one of {', '.join(MODELS)} (your own nn.Module: not yet); got {model!r}"
+            f"model must be one of {', '.join(MODELS)} or a callable returning a torch.nn.Module; "
+            f"got {model!r}"
         )
     models = check_int("models", models, low=2, high=10**6)
     check_finite("ratio", ratio, low=0.0, high=1.0, low_open=True, high_open=True)
     check_int("seed", seed, low=0)
     require_device(device)
+    if callable(model):
+        from simulations.training.custom import ModuleSpec
+
+        spec = ModuleSpec(model, x.shape[1], classes.size)
+        model_name = f"custom:{type(spec.template).__name__}:{spec.fingerprint()}"
+    elif model == "mlp":
+        spec, model_name = MLP(x.shape[1], tuple(hidden), classes.size), "mlp"
+    else:
+        spec, model_name = SoftmaxRegression(x.shape[1], classes.size), "softmax"
     mu, sd = x.mean(axis=0), x.std(axis=0)
     sd = np.where(sd > 0, sd, 1.0)
     x, xt = ((x - mu) / sd).astype(np.float32), ((xt - mu) / sd).astype(np.float32)
     ss_masks, ss_seeds = np.random.SeedSequence(seed).spawn(2)
     masks = subset_masks(len(y), models, ratio=ratio, rng=np.random.default_rng(ss_masks))
-    check_coverage(masks)
+    try:
+        check_coverage(masks)
+    except ValueError as exc:  # it names the estimator's t; the caller's argument is models
+        raise ValueError("models" + str(exc)[1:] if str(exc).startswith("t:") else str(exc)) from None
     seeds = np.random.default_rng(ss_seeds).integers(0, 2**62, size=models)
-    spec = (
-        MLP(x.shape[1], tuple(hidden), classes.size)
-        if model == "mlp"
-        else SoftmaxRegression(x.shape[1], classes.size)
-    )
     config = {
-        "model": model,
-        "hidden": list(hidden) if model == "mlp" else None,
+        "model": model_name,
+        "hidden": list(hidden) if model_name == "mlp" else None,
         "models": models,
         "ratio": ratio,
         "epochs": epochs,

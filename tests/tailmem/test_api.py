@@ -102,8 +102,9 @@ def test_a_store_resumes_with_identical_results(tmp_path):
         ({"x_train": np.array([[object()]] * 4)}, "x_train must be a numeric array"),
         ({"x_test": [[1.0, 2.0]]}, "x_test, y_test: give both or neither"),
         ({"x_test": [[1.0, 2.0]], "y_test": [5]}, "y_test holds labels absent from y_train: [5]"),
-        ({"model": "transformer"}, "model must be one of mlp, softmax"),
+        ({"model": "transformer"}, "model must be one of mlp, softmax or a callable"),
         ({"models": 1}, "models must be"),
+        ({"models": 3}, "models: 3 models leave some example in (or out of) fewer than 1 subsets"),
         ({"ratio": 1.0}, "ratio must be"),
     ],
 )
@@ -129,3 +130,82 @@ def test_every_public_name_is_documented():
     text = DOCS.read_text(encoding="utf-8")
     documented = set(re.findall(r"^#+ `tailmem\.(\w+)", text, flags=re.M))
     assert set(tailmem.__all__) - {"__version__"} <= documented
+
+
+# ------------------------------------------------------------------------------ your own nn.Module
+def _net():  # five lines of a user's model
+    from torch import nn
+
+    return nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 3))
+
+
+def test_your_module_trained_as_a_batch_equals_one_at_a_time():
+    # the vmap batch against torch.optim.SGD on each module alone (same seeds, subsets, order)
+    import torch
+
+    from simulations.training.custom import ModuleSpec
+    from simulations.training.engine import train_batched
+    from simulations.training.reference import train_one
+
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(40, 6)).astype(np.float32), rng.integers(0, 3, 40)
+    masks, seeds = rng.random((3, 40)) < 0.7, [11, 12, 13]
+    spec = ModuleSpec(_net, 6, 3)
+    state = torch.get_rng_state()
+    hyper = {"epochs": 3, "batch_size": 8, "lr": 0.1, "momentum": 0.9, "weight_decay": 0.01}
+    batch = train_batched(spec, x, y, masks, seeds, method="vmap", **hyper)
+    for b in range(3):
+        one = train_one(spec, x, y, masks[b], seeds[b], **hyper)
+        for name, p in one.items():
+            np.testing.assert_allclose(batch[name][b].numpy(), p.numpy(), atol=2e-6)
+    assert torch.equal(torch.get_rng_state(), state)  # building the modules left the global RNG alone
+    a, b = spec.init(torch.Generator().manual_seed(5)), spec.init(torch.Generator().manual_seed(5))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_memorization_with_your_module_finds_the_flipped_labels():
+    from sklearn.datasets import load_digits
+    from torch import nn
+
+    d = load_digits()
+    x, y = d.data[:400], d.target[:400].copy()
+    rng = np.random.default_rng(5)
+    flip = rng.choice(400, 8, replace=False)
+    y[flip] = (y[flip] + 1 + rng.integers(0, 9, 8)) % 10
+
+    def wide():
+        return nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 10))
+
+    res = tailmem.memorization(x, y, model=wide, models=40, epochs=30, lr=0.05, progress=False)
+    assert res.config["model"].startswith("custom:Sequential:")
+    assert (res.mem[flip] >= 0.8).all() and np.median(np.delete(res.mem, flip)) <= 0.05
+
+
+@pytest.mark.parametrize(
+    "factory, message",
+    [
+        ("not callable", "model must be one of mlp, softmax or a callable"),
+        (lambda: 3, "the callable must return a torch.nn.Module; it returned int"),
+        (
+            lambda: __import__("torch").nn.Sequential(
+                __import__("torch").nn.Linear(6, 16),
+                __import__("torch").nn.BatchNorm1d(16),
+                __import__("torch").nn.Linear(16, 3),
+            ),
+            "BatchNorm keeps running statistics",
+        ),  # fmt: skip
+        (
+            lambda: __import__("torch").nn.Sequential(
+                __import__("torch").nn.Dropout(0.1), __import__("torch").nn.Linear(6, 3)
+            ),
+            "dropout needs random masks per model",
+        ),  # fmt: skip
+        (lambda: __import__("torch").nn.Linear(6, 4), "must map (n, 6) to logits (n, 3); got (2, 4)"),
+        (lambda: __import__("torch").nn.Linear(5, 3), "fails on a (2, 6) float32 input"),
+    ],
+)
+def test_a_module_vmap_cannot_batch_is_refused_in_one_line(factory, message):
+    rng = np.random.default_rng(6)
+    with pytest.raises(ValueError) as info:
+        tailmem.memorization(rng.normal(size=(20, 6)), rng.integers(0, 3, 20), model=factory, progress=False)
+    assert message in str(info.value) and "\n" not in str(info.value)
