@@ -26,6 +26,7 @@ from .dataset import DataFileMissingError, Dataset, resolve_data_dir
 from .digits import load_digits
 from .idx import load_fashion_mnist, load_mnist
 from .mnist1d_data import load_mnist1d
+from .npz_data import is_npz_name, load_npz
 
 __all__ = ["DATASETS", "load_dataset", "features", "is_image", "load_cifar10_cscores", "CSCORES_URL"]
 
@@ -35,11 +36,14 @@ CSCORES_URL = "https://github.com/pluskid/structural-regularity (docs/cscores/ci
 
 
 def load_dataset(name: str, data_dir: str | os.PathLike[str] | None = None) -> Dataset:
-    """The dataset called ``name`` (one of :data:`DATASETS`).
+    """The dataset called ``name`` (one of :data:`DATASETS`, or a path ending in ``.npz``).
 
     ``mnist1d`` (the reference MNIST-1D, seed 42) and ``digits`` (scikit-learn's, seed-0 split)
-    need no files; the others are read from ``data_dir`` (default ``$TAILMEM_DATA``).
+    need no files; the others are read from ``data_dir`` (default ``$TAILMEM_DATA``); an ``.npz``
+    path is your own data (:mod:`~simulations.data.npz_data`).
     """
+    if is_npz_name(name):
+        return load_npz(name)
     if name == "mnist1d":
         return load_mnist1d()
     if name == "digits":
@@ -50,7 +54,7 @@ def load_dataset(name: str, data_dir: str | os.PathLike[str] | None = None) -> D
         return load_fashion_mnist(data_dir)
     if name == "cifar10":
         return load_cifar10(data_dir)
-    raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {name!r}")
+    raise ValueError(f"dataset must be one of {', '.join(DATASETS)} or a path to an .npz file; got {name!r}")
 
 
 def is_image(data: Dataset) -> bool:

@@ -37,6 +37,7 @@ import numpy as np
 
 from simulations.backends import Backend
 from simulations.data import DATASETS, Dataset, features, fixed_part, is_image, load_dataset
+from simulations.data.npz_data import is_npz_name, npz_label
 from simulations.estimators import check_coverage, subset_masks
 from simulations.results import LOCATION_FIELDS
 from simulations.store import ModelStore, config_hash
@@ -64,7 +65,7 @@ MODELS = ("softmax", "mlp", "cnn", "resnet")
 class SubsetTraining:
     """t models, each trained by minibatch SGD on a random subset of ratio r of the training split."""
 
-    dataset: str = "mnist1d"  # mnist1d | digits | mnist | fashion-mnist | cifar10
+    dataset: str = "mnist1d"  # mnist1d | digits | mnist | fashion-mnist | cifar10 | PATH.npz (your own)
     data_dir: str = ""  # folder laid out as shared/data; "" = $TAILMEM_DATA (mnist1d, digits need none)
     train_size: int = 0  # 0 = the whole training split, else a fixed random part of it
     test_size: int = 0  # 0 = the whole test split, else a fixed random part of it
@@ -89,8 +90,11 @@ class SubsetTraining:
     ray_gpus: float = 1.0  # ray with device cuda: GPUs per task (fractions share a GPU)
 
     def __post_init__(self):
-        if self.dataset not in DATASETS:
-            raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {self.dataset!r}")
+        if self.dataset not in DATASETS and not is_npz_name(self.dataset):
+            raise ValueError(
+                f"dataset must be one of {', '.join(DATASETS)} or a path to an .npz file; "
+                f"got {self.dataset!r}"
+            )
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {', '.join(MODELS)}; got {self.model!r}")
         if self.device not in ("cpu", "cuda"):
@@ -240,11 +244,11 @@ def store_folder(
     if cfg.store:
         return Path(cfg.store + suffix)
     h = config_hash({**training_config(cfg), **(key or {}), "data": data})
-    return Path(workdir) / ".stores" / f"{cfg.dataset}-{cfg.model}{suffix}-{h}"
+    return Path(workdir) / ".stores" / f"{npz_label(cfg.dataset)}-{cfg.model}{suffix}-{h}"
 
 
 def _log(cfg: SubsetTraining):
-    return lambda msg: print(f"[{cfg.dataset}] {msg}", file=sys.stderr, flush=True)
+    return lambda msg: print(f"[{npz_label(cfg.dataset)}] {msg}", file=sys.stderr, flush=True)
 
 
 def train_models(
