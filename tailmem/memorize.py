@@ -109,8 +109,11 @@ class MemorizationResult:
         self._need_test()
         return influence_top_k(self.correct_test, self.masks, top=k)
 
-    def high_influence_pairs(self, *, mem_threshold: float = 0.25, infl_threshold: float = 0.15) -> dict:
-        """Feldman & Zhang's high-influence pairs (mem~ and infl~ above the thresholds, same class)."""
+    def high_influence_pairs(
+        self, *, mem_threshold: float = 0.25, infl_threshold: float = 0.15
+    ) -> np.ndarray:
+        """Feldman & Zhang's high-influence pairs: (train i, test j) rows, int (pairs, 2), with mem~(i)
+        and infl~(i, j) above the thresholds and the same class, by decreasing influence."""
         infl, _ = self.influence()
         return high_influence_pairs(
             self.mem,

@@ -209,3 +209,37 @@ def test_a_module_vmap_cannot_batch_is_refused_in_one_line(factory, message):
     with pytest.raises(ValueError) as info:
         tailmem.memorization(rng.normal(size=(20, 6)), rng.integers(0, 3, 20), model=factory, progress=False)
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+# ------------------------------------------------------------------------------ strategies for users
+def test_strategies_generate_every_kind_of_prior():
+    from hypothesis import find
+
+    from tailmem.strategies import frequency_priors
+
+    for kind, check in [
+        ("zipf", lambda p: "zipf" in p.name),
+        ("uniform", lambda p: "uniform" in p.name),
+        ("two-point", lambda p: "two" in p.name),
+        ("counts", lambda p: p.name.startswith("counts")),
+    ]:
+        assert check(find(frequency_priors(kinds=(kind,)), lambda p: True))
+    assert "mixture" in find(frequency_priors(), lambda p: "mixture" in p.name).name
+    with pytest.raises(ValueError, match="kinds must name"):
+        frequency_priors(kinds=("nope",))
+
+
+def test_a_users_property_test_with_the_strategies():
+    from hypothesis import given, settings
+
+    from tailmem.strategies import frequency_priors, sample_sizes
+
+    @settings(max_examples=40, deadline=None)
+    @given(frequency_priors(max_n=500), sample_sizes(high=500))
+    def tau_1_is_a_frequency(prior, n):
+        q = prior.normalized()
+        tau_1 = tailmem.bound(prior, n).tau["1"]
+        if tau_1 is not None:
+            assert q[q > 0].min() * (1 - 1e-9) <= tau_1 <= q.max() * (1 + 1e-9)
+
+    tau_1_is_a_frequency()
