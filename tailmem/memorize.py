@@ -188,6 +188,8 @@ def memorization(
     seed: int = 0,
     store: str | Path | None = None,
     device: str = "cpu",
+    backend: str = "local",
+    ray_address: str = "",
     progress: bool = True,
 ) -> MemorizationResult:
     r"""Memorization estimates of every training example (module docstring), from your arrays.
@@ -197,8 +199,11 @@ def memorization(
     in training is refused). Inputs are standardised with the training set's mean and SD per
     feature. Minibatch SGD with momentum, as ``torch.optim.SGD``, on each model's own subset;
     random streams from ``seed`` only (masks, then model seeds). ``store``: a folder for a
-    resumable model store (default: a temporary one, deleted afterwards).
+    resumable model store (default: a temporary one, deleted afterwards). ``backend="ray"``
+    trains the batches as Ray tasks (``ray_address``: a cluster; "" starts or joins Ray's
+    default), with results identical to local training (docs/cluster.md).
     """
+    from simulations.backends import Backend
     from simulations.store import ModelStore
     from simulations.training.engine import require_device
     from simulations.training.models import MLP, SoftmaxRegression
@@ -231,6 +236,7 @@ def memorization(
     check_finite("ratio", ratio, low=0.0, high=1.0, low_open=True, high_open=True)
     check_int("seed", seed, low=0)
     require_device(device)
+    where = Backend(backend, ray_address) if backend == "ray" or ray_address else Backend(backend)
     if callable(model):
         from simulations.training.custom import ModuleSpec
 
@@ -283,6 +289,7 @@ def memorization(
             momentum=momentum,
             weight_decay=weight_decay,
             device=device,
+            backend=where,
             log=log,
         )
         _, ct, cs = st.load()

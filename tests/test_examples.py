@@ -22,6 +22,7 @@ EXPECT = {
     "memorize_your_npz.py": ("flipped labels:", ["mine.npz"]),
     "property_test_a_claim.py": ("cost <= singleton share: FALSE", []),
     "influence_pairs.py": ("same-class pairs with infl~ >= 4 SE:", ["pairs.png"]),
+    "ray_run.py": ("mem~ identical to local training: yes", []),
 }
 
 
@@ -31,6 +32,8 @@ def test_every_example_is_listed():
 
 @pytest.mark.parametrize("name", sorted(EXPECT))
 def test_example_runs(name, tmp_path):
+    if name == "ray_run.py":
+        pytest.importorskip("ray", reason='the Ray example needs the [ray] extra: pip install "tailmem[ray]"')
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     p = subprocess.run([sys.executable, str(ROOT / "examples" / name), str(tmp_path)], cwd=tmp_path, env=env,
                        capture_output=True, text=True, timeout=HANG_GUARD_S)  # fmt: skip

@@ -57,6 +57,24 @@ class OptError:
     halfwidth: float
     ells_exact: int
 
+    def __float__(self) -> float:
+        """``float(opt_error(...))`` is ``.value``, the number ``bound(...).opt_error`` holds."""
+        return float(self.value)
+
+
+class TauByCount(dict):
+    """tau_l by count: keys are the strings "1", "2", ... (as in the JSON report), and
+    ``report.tau[1]`` reads the same entry as ``report.tau["1"]``."""
+
+    def __getitem__(self, ell):
+        return super().__getitem__(str(ell))
+
+    def __contains__(self, ell) -> bool:
+        return super().__contains__(str(ell))
+
+    def get(self, ell, default=None):
+        return super().get(str(ell), default)
+
 
 def _log_binoms(n: int, ells: np.ndarray) -> np.ndarray:
     return np.array([log_binom(n, int(l)) for l in ells])
@@ -246,10 +264,10 @@ def bound(
     den, num = log_moment_ladder(prior, n, top, variant=variant)
     logN = math.log(prior.N)
     # tau_l is undefined (None) when no point can be seen exactly l times
-    tau = {
-        str(l): _clip_prob(np.exp(num[l] - den[l])) if np.isfinite(den[l]) else None
+    tau = TauByCount(
+        (str(l), _clip_prob(np.exp(num[l] - den[l])) if np.isfinite(den[l]) else None)
         for l in range(1, top + 1)
-    }
+    )
     unseen = _clip_prob(np.exp(logN + num[0]))
     single_frac = _clip_prob(np.exp(logN + den[1]))
     mass1 = _clip_prob(np.exp(logN + math.log(n) + num[1]))

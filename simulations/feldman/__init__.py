@@ -9,7 +9,8 @@ from simulations.feldman.learners import (
     Prediction,
     parse_learner,
 )
-from simulations.feldman.measure import TauTable, bayes_prediction, measure
+from simulations.feldman.measure import TauTable, bayes_prediction
+from simulations.feldman.measure import measure as measure_trials  # the module keeps its name
 from simulations.feldman.model import Batch, LabelPrior, sample_batch
 from simulations.feldman.posterior import Posterior, argmax_law
 
@@ -27,6 +28,6 @@ __all__ = [
     "MajorityClass",
     "parse_learner",
     "TauTable",
-    "measure",
+    "measure_trials",
     "bayes_prediction",
 ]

@@ -124,13 +124,14 @@ def measure(
     taus: TauTable,
     *,
     max_ell: int,
-    bin_edges: np.ndarray,
+    bin_edges: np.ndarray | None = None,
     bayes_err: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-trial measurements (each array has leading axis T); see the module docstring.
 
     ``max_ell``: errn and mem by count are kept for l = 0..max_ell (the bound sums use all l);
-    ``bin_edges``: edges in n D(x) of the frequency bins; ``bayes_err``: opt per trial if known.
+    ``bin_edges``: edges in n D(x) of the frequency bins (None: no accuracy by bin, and
+    ``acc_sum``/``acc_count`` have 0 columns); ``bayes_err``: opt per trial if known.
     """
     T, n, m = batch.T, batch.n, batch.m
     kappa = batch.labels.kappa
@@ -168,10 +169,13 @@ def measure(
     train_err = 1.0 - _per_trial(batch, np.einsum("sm,sm->s", pred.seen, batch.K) * wr) / n
     err_noisy = kappa * err + (1.0 - kappa) * (1.0 - 1.0 / m)
     # accuracy by frequency bin of n D(x)
-    nb = bin_edges.size - 1
-    ok, flat = _cached(batch, ("bins", bin_edges.tobytes()), lambda: _bin_index(batch, bin_edges))
-    acc_sum = np.bincount(flat, weights=acc[ok], minlength=T * nb).reshape(T, nb)
-    acc_cnt = np.bincount(flat, minlength=T * nb).reshape(T, nb).astype(np.float64)
+    if bin_edges is None:
+        acc_sum, acc_cnt = np.zeros((T, 0)), np.zeros((T, 0))
+    else:
+        nb = bin_edges.size - 1
+        ok, flat = _cached(batch, ("bins", bin_edges.tobytes()), lambda: _bin_index(batch, bin_edges))
+        acc_sum = np.bincount(flat, weights=acc[ok], minlength=T * nb).reshape(T, nb)
+        acc_cnt = np.bincount(flat, minlength=T * nb).reshape(T, nb).astype(np.float64)
     return {
         "err": err,
         "opt": bayes_err,

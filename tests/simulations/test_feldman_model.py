@@ -81,6 +81,19 @@ def test_aggregated_rows_measure_identically(kappa):
             np.testing.assert_allclose(r2[key], r1[key], rtol=1e-10, atol=1e-13, err_msg=f"{spec}: {key}")
 
 
+def test_measure_without_bins_gives_the_same_numbers_and_no_bin_columns():
+    prior, b = _batch(3, labels=LabelPrior(4))
+    taus = TauTable(prior, 300, "fixed")
+    L = parse_learner("fit-seen>=2")
+    pred = L.predict(b, Posterior(b))
+    with_bins = measure(b, Posterior(b), pred, taus, max_ell=5, bin_edges=np.geomspace(1e-2, 1e3, 8))
+    without = measure(b, Posterior(b), pred, taus, max_ell=5)
+    assert without["acc_sum"].shape == (with_bins["acc_sum"].shape[0], 0)
+    for key in with_bins:
+        if not key.startswith("acc_"):
+            np.testing.assert_array_equal(without[key], with_bins[key], err_msg=key)
+
+
 def test_aggregate_refuses_correlated_labels():
     _, b = _batch(0, labels=LabelPrior(3, block_size=4, rho=0.5))
     with pytest.raises(ValueError, match="iid label prior"):

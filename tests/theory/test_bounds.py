@@ -383,3 +383,11 @@ def test_costs_take_gamma_and_epsilon_positionally():
         p, 1000, 10, gamma=0.5
     )
     assert theory.cost_label_dp(p, 1000, 10, 1.0) == theory.cost_label_dp(p, 1000, 10, epsilon=1.0)
+
+
+def test_tau_by_int_or_string_and_opt_error_as_float():
+    # what a new user tried: report.tau[1] (STYLE.md writes it so) and float(opt_error(...))
+    p = theory.zipf(2000)
+    r = theory.bound(p, 2000, 10)
+    assert r.tau[1] == r.tau["1"] and 2 in r.tau and r.tau.get(9) is None
+    assert float(theory.opt_error(p, 2000, 10)) == r.opt_error
