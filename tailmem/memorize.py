@@ -184,6 +184,7 @@ def memorization(
     lr: float = 0.02,
     momentum: float = 0.9,
     weight_decay: float = 0.0,
+    optimizer: str = "sgd",
     models_per_batch: int = 64,
     seed: int = 0,
     store: str | Path | None = None,
@@ -197,7 +198,8 @@ def memorization(
     ``x_*`` (n, ...) numeric (numpy or torch; flattened per example), ``y_*`` (n,) integer labels
     of any values (mapped to 0..C-1, the mapping kept in ``result.classes``; a test label unseen
     in training is refused). Inputs are standardised with the training set's mean and SD per
-    feature. Minibatch SGD with momentum, as ``torch.optim.SGD``, on each model's own subset;
+    feature. Minibatch SGD with momentum, as ``torch.optim.SGD``, or ``optimizer="adamw"``, as
+    ``torch.optim.AdamW`` (``weight_decay`` decoupled), on each model's own subset;
     random streams from ``seed`` only (masks, then model seeds). ``store``: a folder for a
     resumable model store (default: a temporary one, deleted afterwards). ``backend="ray"``
     trains the batches as Ray tasks (``ray_address``: a cluster; "" starts or joins Ray's
@@ -236,6 +238,8 @@ def memorization(
     check_finite("ratio", ratio, low=0.0, high=1.0, low_open=True, high_open=True)
     check_int("seed", seed, low=0)
     require_device(device)
+    if optimizer not in ("sgd", "adamw"):
+        raise ValueError(f"optimizer must be 'sgd' (momentum, weight decay) or 'adamw'; got {optimizer!r}")
     where = Backend(backend, ray_address) if backend == "ray" or ray_address else Backend(backend)
     if callable(model):
         from simulations.training.custom import ModuleSpec
@@ -266,6 +270,7 @@ def memorization(
         "lr": lr,
         "momentum": momentum,
         "weight_decay": weight_decay,
+        "optimizer": optimizer,
         "models_per_batch": models_per_batch,
         "seed": seed,
         "data": hashlib.sha256(x.tobytes() + yi.tobytes() + xt.tobytes() + yti.tobytes()).hexdigest()[:16],
@@ -288,6 +293,7 @@ def memorization(
             lr=lr,
             momentum=momentum,
             weight_decay=weight_decay,
+            optimizer=optimizer,
             device=device,
             backend=where,
             log=log,

@@ -106,8 +106,12 @@ def require_device(device: str, *, name: str = "device") -> str:
     return device
 
 
+OPTIMIZERS = ("sgd", "adamw")
+ADAMW_BETAS, ADAMW_EPS = (0.9, 0.999), 1e-8  # torch.optim.AdamW's defaults
+
+
 def check_training_args(
-    spec, x, y, masks, seeds, *, epochs, batch_size, lr, momentum, weight_decay, dtype
+    spec, x, y, masks, seeds, *, epochs, batch_size, lr, momentum, weight_decay, dtype, optimizer="sgd"
 ) -> tuple[Tensor, Tensor, Tensor, list[int], dict]:
     """Validate training inputs; return CPU tensors (x in ``dtype``, y int64, masks bool), seeds, hyper.
 
@@ -119,7 +123,10 @@ def check_training_args(
         "lr": check_finite("lr", lr, low=0.0, low_open=True),
         "momentum": check_finite("momentum", momentum, low=0.0, high=1.0, high_open=True),
         "weight_decay": check_finite("weight_decay", weight_decay, low=0.0),
+        "optimizer": optimizer,
     }
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {optimizer!r}")
     if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
         raise ValueError(f"dtype must be a floating torch.dtype; got {dtype!r}")
     x = torch.as_tensor(x).detach().to("cpu", dtype)
@@ -182,6 +189,7 @@ def train_batched(
     lr: float,
     momentum: float = 0.9,
     weight_decay: float = 0.0,
+    optimizer: str = "sgd",
     device="cpu",
     dtype: torch.dtype = torch.float32,
     group_size: int | None = None,
@@ -193,7 +201,9 @@ def train_batched(
     ``x`` (n, ...) features, ``y`` (n,) integer labels in [0, classes), ``masks`` bool (B, n),
     ``seeds`` (B,) non-negative ints (init and data order, see :mod:`~simulations.training.order`).
     Minibatch SGD on the mean cross-entropy with ``momentum`` in [0, 1) and L2 ``weight_decay``
-    exactly as ``torch.optim.SGD``.
+    exactly as ``torch.optim.SGD``; or, with ``optimizer="adamw"``, as ``torch.optim.AdamW``
+    (betas 0.9, 0.999, eps 1e-8, decoupled ``weight_decay``; ``momentum`` unused), through the
+    vmap path, each model counting its own steps.
 
     Models are independent, so they are trained in groups of ``group_size`` (default
     :func:`default_group_size`), each group through all epochs. ``method`` is ``"dense"`` (the
@@ -207,24 +217,28 @@ def train_batched(
     """
     x, y, masks, seeds, h = check_training_args(
         spec, x, y, masks, seeds, epochs=epochs, batch_size=batch_size, lr=lr,
-        momentum=momentum, weight_decay=weight_decay, dtype=dtype,
+        momentum=momentum, weight_decay=weight_decay, dtype=dtype, optimizer=optimizer,
     )  # fmt: skip
     if method not in ("auto", "dense", "vmap"):
         raise ValueError(f"method must be 'auto', 'dense' or 'vmap'; got {method!r}")
     if method == "dense" and not is_dense(spec):
         raise ValueError(f"method 'dense' needs an MLP or SoftmaxRegression; got {type(spec).__name__}")
-    dense = method == "dense" or (method == "auto" and is_dense(spec))
+    if method == "dense" and optimizer != "sgd":
+        raise ValueError(f"method 'dense' trains with SGD only; got optimizer {optimizer!r} (use 'vmap')")
+    dense = optimizer == "sgd" and (method == "dense" or (method == "auto" and is_dense(spec)))
     device = torch.device(device)
     G = default_group_size(device) if group_size is None else check_int("group_size", group_size, low=1)
     x, y = x.to(device), y.to(device)
-    step = _dense_step(spec, h) if dense else _vmap_step(spec, h)
+    step = (
+        _dense_step(spec, h) if dense else (_vmap_adamw_step if optimizer == "adamw" else _vmap_step)(spec, h)
+    )
     groups = [range(a, min(a + G, len(seeds))) for a in range(0, len(seeds), G)]
     total = len(groups) * h["epochs"]
     out: list[dict[str, Tensor]] = []
     for gi, grp in enumerate(groups):
         group_seeds = seeds[grp.start : grp.stop]
         params = {k: v.to(device, dtype) for k, v in init_stacked(spec, group_seeds).items()}
-        bufs = {k: torch.zeros_like(v) for k, v in params.items()}
+        bufs = _optimizer_state(params, optimizer)
         subsets = [torch.nonzero(masks[b]).flatten() for b in grp]
         for epoch in range(h["epochs"]):
             index, weight, active = epoch_schedule(subsets, group_seeds, epoch, h["batch_size"])
@@ -234,13 +248,13 @@ def train_batched(
                 if all_active[s]:
                     step(params, bufs, x[index[s]], y[index[s]], weight[s])
                     continue
-                # some models have no chunk at this step: they keep parameters and momentum
-                old = {k: (v.clone(), bufs[k].clone()) for k, v in params.items()}
+                # some models have no chunk at this step: they keep parameters and optimizer state
+                old = [(d, {k: v.clone() for k, v in d.items()}) for d in (params, bufs)]
                 step(params, bufs, x[index[s]], y[index[s]], weight[s])
-                for k, (p_old, v_old) in old.items():
-                    a = active[s].reshape(-1, *([1] * (p_old.ndim - 1)))
-                    params[k].copy_(torch.where(a, params[k], p_old))
-                    bufs[k].copy_(torch.where(a, bufs[k], v_old))
+                for d, saved in old:
+                    for k, prev in saved.items():
+                        a = active[s].reshape(-1, *([1] * (prev.ndim - 1)))
+                        d[k].copy_(torch.where(a, d[k], prev))
             if progress is not None:
                 progress(gi * h["epochs"] + epoch + 1, total)
         out.append(params)
@@ -274,6 +288,50 @@ def _vmap_step(spec: ModelSpec, h: dict):
             v = bufs[k]
             v.mul_(mu).add_(g)
             p.add_(v, alpha=-lr)
+
+    return step
+
+
+def _optimizer_state(params: dict[str, Tensor], optimizer: str) -> dict[str, Tensor]:
+    """Zero optimizer state, each tensor with the leading model axis: SGD's momentum buffer per
+    parameter (same names); AdamW's first and second moments ("m." and "v." + name) and each
+    model's step count ("step", shape (B,))."""
+    if optimizer == "sgd":
+        return {k: torch.zeros_like(v) for k, v in params.items()}
+    state = {f"{w}.{k}": torch.zeros_like(v) for k, v in params.items() for w in ("m", "v")}
+    first = next(iter(params.values()))
+    state["step"] = torch.zeros(first.shape[0], dtype=torch.float64, device=first.device)
+    return state
+
+
+def _vmap_adamw_step(spec: ModelSpec, h: dict):
+    r"""In-place AdamW step of a group with ``vmap(grad(loss))``, as ``torch.optim.AdamW`` per model:
+
+    .. math:: \theta \leftarrow \theta(1 - \eta\lambda);\; m \leftarrow \beta_1 m + (1-\beta_1) g;\;
+              v \leftarrow \beta_2 v + (1-\beta_2) g^2;\;
+              \theta \leftarrow \theta - \frac{\eta}{1-\beta_1^t}\,
+              \frac{m}{\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon}
+
+    with t each model's own step count (a model without a minibatch at a step keeps its state).
+    """
+    step_grad = torch.func.vmap(torch.func.grad(_weighted_ce(spec)))
+    lr, wd = h["lr"], h["weight_decay"]
+    (b1, b2), eps = ADAMW_BETAS, ADAMW_EPS
+
+    def step(params, state, xb, yb, wb):
+        grads = step_grad(params, xb, yb, wb)
+        state["step"] += 1.0
+        t = state["step"]
+        bc1, bc2 = 1.0 - b1**t, 1.0 - b2**t
+        for k, p in params.items():
+            shape = (-1,) + (1,) * (p.ndim - 1)
+            g, m, v = grads[k], state[f"m.{k}"], state[f"v.{k}"]
+            if wd != 0.0:
+                p.mul_(1.0 - lr * wd)
+            m.lerp_(g, 1.0 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1.0 - b2)
+            denom = (v.sqrt() / bc2.sqrt().to(p.dtype).reshape(shape)).add_(eps)
+            p.addcdiv_(m * (lr / bc1).to(p.dtype).reshape(shape), denom, value=-1.0)
 
     return step
 

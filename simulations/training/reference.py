@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from simulations.training.engine import check_training_args, exact_kernels
+from simulations.training.engine import ADAMW_BETAS, ADAMW_EPS, check_training_args, exact_kernels
 from simulations.training.models import ModelSpec, SpecModule
 from simulations.training.order import epoch_permutation, init_generator
 
@@ -32,6 +32,7 @@ def train_one(
     lr: float,
     momentum: float = 0.9,
     weight_decay: float = 0.0,
+    optimizer: str = "sgd",
     device="cpu",
     dtype: torch.dtype = torch.float32,
 ) -> dict[str, Tensor]:
@@ -44,13 +45,18 @@ def train_one(
     x, y, masks, seeds, h = check_training_args(
         spec, x, y, mask.reshape(1, -1) if mask.ndim == 1 else mask, [seed], epochs=epochs,
         batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay, dtype=dtype,
+        optimizer=optimizer,
     )  # fmt: skip
     device = torch.device(device)
     x, y = x.to(device), y.to(device)
     model = SpecModule(spec, spec.init(init_generator(seeds[0]))).to(device, dtype)
-    opt = torch.optim.SGD(
-        model.parameters(), lr=h["lr"], momentum=h["momentum"], weight_decay=h["weight_decay"]
-    )
+    if optimizer == "adamw":
+        opt = torch.optim.AdamW(model.parameters(), lr=h["lr"], betas=ADAMW_BETAS, eps=ADAMW_EPS,
+                                weight_decay=h["weight_decay"])  # fmt: skip
+    else:
+        opt = torch.optim.SGD(
+            model.parameters(), lr=h["lr"], momentum=h["momentum"], weight_decay=h["weight_decay"]
+        )
     subset = torch.nonzero(masks[0]).flatten()
     bs = h["batch_size"]
     for epoch in range(h["epochs"]):

@@ -39,7 +39,7 @@ def train_batch(problem: dict, models: tuple[int, int], masks: np.ndarray, seeds
 
     ``problem`` holds ``spec``, ``x`` (n, ...), ``y`` (n,), ``x_test`` (k, ...), ``y_test`` (k,) and
     ``hyper`` (the keyword arguments of :func:`~simulations.training.engine.train_batched`:
-    epochs, batch_size, lr, momentum, weight_decay, device); ``models`` = (start, end) names the
+    epochs, batch_size, lr, momentum, weight_decay, optimizer, device); ``models`` = (start, end) names the
     batch, ``masks`` bool (end - start, n) and ``seeds`` (end - start,) are its rows of the store.
     Returns (start, end, correct_train bool (b, n), correct_test bool (b, k)). Pure: the same
     arguments give the same arrays in any process (on one CPU type and torch build).
@@ -69,6 +69,7 @@ def train_into_store(
     lr: float,
     momentum: float,
     weight_decay: float,
+    optimizer: str = "sgd",
     device: str = "cpu",
     backend: Backend = LOCAL,
     unit: Callable = train_batch,
@@ -100,7 +101,7 @@ def train_into_store(
         "spec": spec, "x": np.asarray(x), "y": np.asarray(y),
         "x_test": np.asarray(x_test), "y_test": np.asarray(y_test),
         "hyper": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "momentum": momentum,
-                  "weight_decay": weight_decay, "device": device},
+                  "weight_decay": weight_decay, "optimizer": optimizer, "device": device},
     }  # fmt: skip
     items = [((a, b), ((a, b), store.masks[a:b], store.seeds[a:b])) for a, b in pending]
     trained = 0

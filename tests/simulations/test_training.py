@@ -337,3 +337,31 @@ def test_exact_kernels_on_torch_before_2_9_uses_allow_tf32(monkeypatch):
     with exact_kernels():
         assert (Legacy.deterministic, Legacy.benchmark, Legacy.allow_tf32) == (True, False, False)
     assert (Legacy.deterministic, Legacy.benchmark, Legacy.allow_tf32) == (False, True, True)
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_adamw_batch_equals_torch_adamw_per_model(kind):
+    # models with subsets of different sizes (so some sit out steps and must keep their state and
+    # their own step count) against torch.optim.AdamW on each alone, in float64
+    rng = np.random.default_rng(7)
+    spec = {"mlp": MLP(in_dim=5, hidden=(8,), classes=3),
+            "cnn": SmallCNN(in_channels=1, height=6, width=6, classes=3, channels=(2, 3))}[kind]  # fmt: skip
+    x = rng.normal(size=(40, spec.in_dim))
+    y = rng.integers(0, 3, 40)
+    masks = rng.random((4, 40)) < np.array([[0.3], [0.5], [0.7], [0.9]])
+    hyper = {"epochs": 3, "batch_size": 6, "lr": 0.01, "weight_decay": 0.05, "optimizer": "adamw",
+             "dtype": torch.float64}  # fmt: skip
+    batch = train_batched(spec, x, y, masks, [3, 4, 5, 6], **hyper)
+    for b in range(4):
+        one = train_one(spec, x, y, masks[b], [3, 4, 5, 6][b], **hyper)
+        for name, p in one.items():
+            np.testing.assert_allclose(batch[name][b].numpy(), p.numpy(), rtol=0, atol=1e-12)
+
+
+def test_adamw_refuses_the_dense_path_and_unknown_optimizers():
+    spec = MLP(in_dim=3, hidden=(4,), classes=2)
+    x, y, m = np.zeros((4, 3)), np.array([0, 1, 0, 1]), np.ones((1, 4), bool)
+    with pytest.raises(ValueError, match="method 'dense' trains with SGD only"):
+        train_batched(spec, x, y, m, [0], epochs=1, batch_size=2, lr=0.1, optimizer="adamw", method="dense")
+    with pytest.raises(ValueError, match="optimizer must be one of sgd, adamw; got 'adam'"):
+        train_batched(spec, x, y, m, [0], epochs=1, batch_size=2, lr=0.1, optimizer="adam")

@@ -243,3 +243,12 @@ def test_a_users_property_test_with_the_strategies():
             assert q[q > 0].min() * (1 - 1e-9) <= tau_1 <= q.max() * (1 + 1e-9)
 
     tau_1_is_a_frequency()
+
+
+def test_adamw_from_the_facade():
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(size=(60, 4)), rng.integers(0, 2, 60)
+    res = tailmem.memorization(x, y, models=40, epochs=2, lr=0.01, optimizer="adamw", progress=False)
+    assert res.config["optimizer"] == "adamw" and np.isfinite(res.mem).all()
+    with pytest.raises(ValueError, match="optimizer must be 'sgd'"):
+        tailmem.memorization(x, y, models=40, optimizer="adam", progress=False)
