@@ -207,7 +207,14 @@ def _figures(folder: Path, doc: dict) -> dict[str, bytes]:
     return {f: (folder / f).read_bytes() for f in doc["figures"]}
 
 
-@pytest.mark.parametrize("name", sorted(TINY))
+# the nlp experiments load the encoder for each of the three runs (~20 s each on 2 busy cores);
+# they run at toy size in tests/simulations/test_nlp_experiments.py by default, here with -m slow
+SLOW = {"nlp-memorization", "nlp-removal", "nlp-attribution"}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in sorted(TINY)]
+)
 def test_run_redraw_and_resume_after_a_kill(name, tmp_path, monkeypatch):
     exp, cfg = _config(name, tmp_path)
     clean = tmp_path / "clean" / name

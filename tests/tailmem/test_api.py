@@ -213,9 +213,11 @@ def test_a_module_vmap_cannot_batch_is_refused_in_one_line(factory, message):
 
 # ------------------------------------------------------------------------------ strategies for users
 def test_strategies_generate_every_kind_of_prior():
-    from hypothesis import find
+    from hypothesis import Phase, find, settings
 
     from tailmem.strategies import frequency_priors
+
+    quick = settings(max_examples=200, database=None, phases=[Phase.generate])  # no shrinking
 
     for kind, check in [
         ("zipf", lambda p: "zipf" in p.name),
@@ -223,8 +225,8 @@ def test_strategies_generate_every_kind_of_prior():
         ("two-point", lambda p: "two" in p.name),
         ("counts", lambda p: p.name.startswith("counts")),
     ]:
-        assert check(find(frequency_priors(kinds=(kind,)), lambda p: True))
-    assert "mixture" in find(frequency_priors(), lambda p: "mixture" in p.name).name
+        assert check(find(frequency_priors(kinds=(kind,)), lambda p: True, settings=quick))
+    assert "mixture" in find(frequency_priors(), lambda p: "mixture" in p.name, settings=quick).name
     with pytest.raises(ValueError, match="kinds must name"):
         frequency_priors(kinds=("nope",))
 
