@@ -333,8 +333,17 @@ class Context:
             self.log(f"checkpoint: {js} is damaged ({reason}); recomputing that piece")
             return None
 
-    def cached(self, key: str, compute: Callable[[], tuple[dict, dict]]) -> tuple[dict, dict]:
+    def cached(
+        self,
+        key: str,
+        compute: Callable[[], tuple[dict, dict]],
+        *,
+        on_reuse: Callable[[], None] | None = None,
+    ) -> tuple[dict, dict]:
         """The finished piece ``key`` as ``(data, arrays)``: loaded, or ``compute()``-d and saved.
+
+        ``on_reuse`` is called when the piece is loaded instead of computed (for example to
+        advance a progress bar by the work ``compute`` would have reported).
 
         ``data`` is JSON-ready (it comes back as results.json would give it), ``arrays`` are
         numpy arrays (as from ``arrays.npz``). The arrays file is written first, then the JSON
@@ -344,6 +353,8 @@ class Context:
             got = self._load(key)
             if got is not None:
                 self.reused += 1
+                if on_reuse is not None:
+                    on_reuse()
                 return got
         data, arrays = compute()
         arrays = {k: np.asarray(v) for k, v in (arrays or {}).items()}

@@ -155,6 +155,17 @@ class MemorizationResult:
         return folder
 
 
+def _fingerprint(*arrays: np.ndarray) -> str:
+    """SHA-256 (16 hex digits) of the arrays' dtypes, shapes and bytes, hashed without copying them."""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        if a.size:  # an empty test split has no bytes (and memoryview cannot cast its shape)
+            h.update(memoryview(a).cast("B"))
+    return h.hexdigest()[:16]
+
+
 def load(folder: str | Path) -> MemorizationResult:
     """A :class:`MemorizationResult` saved by :meth:`MemorizationResult.save` (never unpickled)."""
     folder = Path(folder)
@@ -273,7 +284,7 @@ def memorization(
         "optimizer": optimizer,
         "models_per_batch": models_per_batch,
         "seed": seed,
-        "data": hashlib.sha256(x.tobytes() + yi.tobytes() + xt.tobytes() + yti.tobytes()).hexdigest()[:16],
+        "data": _fingerprint(x, yi, xt, yti),
         "classes": classes.tolist(),
     }
     log = (lambda msg: print(msg, flush=True)) if progress else (lambda _msg: None)

@@ -199,10 +199,7 @@ def run(cfg: CompositionNets, ctx: Context | None = None) -> tuple[dict, dict]:
             }
             return {"arch": arch, "train_seconds": time.perf_counter() - t0}, A
 
-        computed = ctx.computed
-        meta, A = ctx.cached(arch, train)
-        if ctx.computed == computed:  # loaded: its steps count as done
-            progress.update(steps)
+        meta, A = ctx.cached(arch, train, on_reuse=lambda: progress.update(steps))
         walls[arch] = meta["train_seconds"]
         sq_err[arch] = {name: (A[f"pred_{name}"] - targets[name][None, :]) ** 2 for name in sets}
     progress.close()

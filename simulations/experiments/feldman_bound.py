@@ -153,13 +153,12 @@ def _point(cfg, prior, n, labels, learners, tag, progress, ctx):
     bin_edges); a finished point is loaded from the run's checkpoint instead of recomputed. Its
     random stream is named by the point (``ctx.stream("point", tag=tag)``): adding or removing
     sweep values changes no other point's numbers."""
-    computed = ctx.computed
     seed = ctx.stream("point", tag=tag)
     data, arrays = ctx.cached(
-        point_key(tag), lambda: _simulate_point(cfg, prior, n, labels, learners, tag, seed, progress)
+        point_key(tag),
+        lambda: _simulate_point(cfg, prior, n, labels, learners, tag, seed, progress),
+        on_reuse=lambda: progress(cfg.trials),  # a loaded point's trials count as done
     )
-    if ctx.computed == computed:  # loaded: its trials count as done
-        progress(cfg.trials)
     return data["rows"], arrays
 
 

@@ -47,7 +47,9 @@ from simulations.gaussian.model import (
     sample,
 )
 from simulations.gaussian.ridge import Ridge, _loo_scores
-from simulations.stats import finite_or_none as num  # noqa: E402 - one implementation each
+
+# re-exported under the names this module always had; the one implementation is simulations.stats
+from simulations.stats import finite_or_none as num
 from simulations.stats import mean_se, pm  # noqa: F401
 from simulations.stats import pooled_ratio as ratio  # noqa: F401
 from theory._validate import check_finite, check_int

@@ -171,9 +171,9 @@ def _kill_after_first_piece(monkeypatch):
     done = []
     real_cached, real_save = Context.cached, ModelStore.save
 
-    def cached(self, key, compute):
+    def cached(self, key, compute, **kwargs):
         before = self.computed
-        got = real_cached(self, key, compute)
+        got = real_cached(self, key, compute, **kwargs)
         if self.computed > before:
             done.append(key)
             raise KeyboardInterrupt
@@ -404,3 +404,14 @@ def test_redraw_refuses_an_unknown_experiment_and_a_missing_array_file(results_f
     assert "arrays.npz is missing; re-run the experiment" in _redraw_fails(bad, capsys)
     (bad / "arrays.npz").write_bytes(b"PK\x03\x04 truncated")
     assert "arrays.npz: cannot be read" in _redraw_fails(bad, capsys)
+
+
+def test_on_reuse_is_called_for_loaded_pieces_only(tmp_path):
+    calls = []
+    ident = {"config": {}}
+    first = Context(partial=tmp_path / "p", ident=ident)
+    first.cached("a", lambda: ({"x": 1}, {}), on_reuse=lambda: calls.append("a"))
+    assert calls == []
+    again = Context(partial=tmp_path / "p", ident=ident)
+    assert again.cached("a", lambda: ({"x": 2}, {}), on_reuse=lambda: calls.append("a"))[0] == {"x": 1}
+    assert calls == ["a"]
