@@ -93,9 +93,9 @@ def _add_threads(p) -> None:
     p.add_argument(
         "--threads",
         metavar="N",
-        help="torch and BLAS threads, 1..1024, or auto (the cores no other job is running on, decided "
-        "as each piece of work starts); default: $TAILMEM_THREADS, else 1 (measured: "
-        "simulations/threads.py)",
+        help="torch and BLAS threads per kernel, 1..1024, or auto (the cores no other job is running on, "
+        "decided as each piece of work starts); default: $TAILMEM_THREADS, else 1 (measured: "
+        "simulations/threads.py); batched training also runs cores / N groups of models side by side",
     )
 
 

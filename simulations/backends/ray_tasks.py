@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 
 from simulations.backends.batches import RAY_MISSING, Backend
+from simulations.threads import use_group_workers
 
 __all__ = ["import_ray", "connect", "map_on_ray", "window"]
 
@@ -75,7 +76,8 @@ def _run_unit(unit: Callable, shared, *args):
 
     cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0)
     torch.set_num_threads(max(1, int(cpus)))
-    return unit(shared, *args)
+    with use_group_workers(1):  # the task's CPUs are its intra-op threads; no side-by-side groups
+        return unit(shared, *args)
 
 
 def window(ray, backend: Backend) -> int:

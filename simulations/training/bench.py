@@ -18,6 +18,7 @@ import time
 import numpy as np
 import torch
 
+from simulations.threads import group_workers
 from simulations.training.engine import train_batched
 from simulations.training.models import MLP
 from simulations.training.reference import train_one
@@ -130,6 +131,7 @@ def training_benchmark(
         "batch_size": batch_size,
         "device": str(dev),
         "threads": torch.get_num_threads(),
+        "group_workers": group_workers(),
         "repeats": repeats,
         "dense_seconds": t_dense,
         "dense_models_per_second": dense_rate,
@@ -142,7 +144,8 @@ def training_benchmark(
     }
     out(
         f"MLP {'-'.join(map(str, [spec.in_dim, *hidden, 10]))} on {data} (n = {len(y)}, subsets of ratio "
-        f"{ratio:g}), {epochs} epochs, batch {batch_size}, lr {lr:g}, {dev}, {res['threads']} threads, "
+        f"{ratio:g}), {epochs} epochs, batch {batch_size}, lr {lr:g}, {dev}, {res['threads']} threads x "
+        f"{res['group_workers'] if dev.type == 'cpu' else 1} group workers, "
         f"best of {repeats}"
     )
     out(f"  batched (dense): {B} models in {t_dense:.2f} s = {dense_rate:.2f} models/s, "

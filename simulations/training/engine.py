@@ -23,7 +23,9 @@ comes from an explicit CPU ``torch.Generator``, so results do not depend on the 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import numpy as np
@@ -31,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from simulations.threads import group_workers
 from simulations.training.dense import dense_layers, dense_sgd_step, is_dense
 from simulations.training.models import ModelSpec, stack_params
 from simulations.training.order import epoch_schedule, init_generator
@@ -195,6 +198,7 @@ def train_batched(
     group_size: int | None = None,
     method: str = "auto",
     progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
 ) -> dict[str, Tensor]:
     """Train B independent models, model b on the examples with ``masks[b]`` True.
 
@@ -210,8 +214,11 @@ def train_batched(
     hand-written batched matmuls of :mod:`~simulations.training.dense`, MLP and softmax
     regression only), ``"vmap"`` (``torch.func.vmap(grad(loss))``, any spec) or ``"auto"``
     (dense where it applies). ``progress(done, total)`` is called after each epoch of each
-    group, ``total`` = groups x epochs. Returns the stacked parameters, each of shape (B, ...),
-    in ``dtype`` on ``device``. Model b's result equals
+    group, ``total`` = groups x epochs, from whichever thread trained it. On the CPU, ``workers``
+    threads (default :func:`simulations.threads.group_workers`: the cores over torch's intra-op
+    threads) train different groups side by side; a group is always trained by one thread from
+    start to end, so the result does not depend on ``workers``. Returns the stacked parameters,
+    each of shape (B, ...), in ``dtype`` on ``device``. Model b's result equals
     :func:`simulations.training.reference.train_one` on ``(masks[b], seeds[b])`` up to float
     round-off, whatever the group size, method and other models.
     """
@@ -234,8 +241,12 @@ def train_batched(
     )
     groups = [range(a, min(a + G, len(seeds))) for a in range(0, len(seeds), G)]
     total = len(groups) * h["epochs"]
-    out: list[dict[str, Tensor]] = []
-    for gi, grp in enumerate(groups):
+    if workers is not None:
+        check_int("workers", workers, low=1, high=1024)
+    workers = 1 if device.type != "cpu" else min(len(groups), group_workers() if workers is None else workers)
+    tracker = _Progress(progress, total)
+
+    def train_group(grp: range) -> dict[str, Tensor]:
         group_seeds = seeds[grp.start : grp.stop]
         params = {k: v.to(device, dtype) for k, v in init_stacked(spec, group_seeds).items()}
         bufs = _optimizer_state(params, optimizer)
@@ -245,6 +256,8 @@ def train_batched(
             all_active = active.all(dim=1).tolist()  # on the CPU: no device sync per step
             index, weight, active = index.to(device), weight.to(device, dtype), active.to(device)
             for s in range(index.shape[0]):
+                if tracker.stopped:
+                    raise _Stopped
                 if all_active[s]:
                     step(params, bufs, x[index[s]], y[index[s]], weight[s])
                     continue
@@ -255,10 +268,67 @@ def train_batched(
                     for k, prev in saved.items():
                         a = active[s].reshape(-1, *([1] * (prev.ndim - 1)))
                         d[k].copy_(torch.where(a, d[k], prev))
-            if progress is not None:
-                progress(gi * h["epochs"] + epoch + 1, total)
-        out.append(params)
+            tracker.advance()
+        return params
+
+    if workers <= 1:
+        out = [train_group(grp) for grp in groups]
+    else:
+        out = _map_on_threads(train_group, groups, workers, tracker)
     return out[0] if len(out) == 1 else {k: torch.cat([p[k] for p in out]) for k in out[0]}
+
+
+class _Stopped(Exception):
+    """Raised inside a group worker once another worker failed or the caller was interrupted."""
+
+
+class _Progress:
+    """Epochs done over all groups, reported through ``progress(done, total)`` from any thread;
+    ``stopped`` tells group workers to give up (set when one fails or the caller is interrupted)."""
+
+    def __init__(self, progress: Callable[[int, int], None] | None, total: int):
+        self.progress, self.total, self.done, self.stopped = progress, total, 0, False
+        self.lock = threading.Lock()
+
+    def advance(self) -> None:
+        with self.lock:
+            self.done += 1
+            if self.progress is not None:
+                self.progress(self.done, self.total)
+
+
+def _map_on_threads(fn, groups: list, workers: int, tracker: _Progress) -> list:
+    """``[fn(g) for g in groups]`` on ``workers`` threads, in the order of ``groups``.
+
+    Each group is trained by one thread from start to end with single-threaded kernels, so its
+    arithmetic, and its result, is the same whichever thread runs it and whatever runs beside it.
+    torch releases the GIL inside its kernels, so the threads run in parallel. On an error or an
+    interrupt the other workers stop at their next step and the first error is raised.
+    """
+
+    def run(g):
+        try:
+            return fn(g)
+        except BaseException:
+            tracker.stopped = True
+            raise
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tailmem-group")
+    futures = [pool.submit(run, g) for g in groups]
+    try:
+        return [f.result() for f in futures]
+    except BaseException as err:
+        tracker.stopped = True
+        for f in futures:
+            f.cancel()
+        pool.shutdown(wait=True)
+        if isinstance(err, _Stopped):  # raise the error that stopped this group
+            for f in futures:
+                if not f.cancelled() and not isinstance(f.exception(), (_Stopped, type(None))):
+                    raise f.exception() from None
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def _dense_step(spec: ModelSpec, h: dict):

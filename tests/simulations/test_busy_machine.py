@@ -78,7 +78,12 @@ def test_the_override_is_recorded_in_results(tmp_path, monkeypatch):
     out = tmp_path / "r"
     assert main(["run", "feldman-examples", "--quick", "--out", str(out), "--set", "sweep_N=500"]) == 0
     prov = json.loads((out / "feldman-examples" / "results.json").read_text())["provenance"]
-    assert prov["threads"] == {"threads": 1, "source": "TAILMEM_THREADS", "cores": threads.available_cores()}
+    assert prov["threads"] == {
+        "threads": 1,
+        "source": "TAILMEM_THREADS",
+        "cores": threads.available_cores(),
+        "group_workers": threads.available_cores(),
+    }
     threads.set_request(threads.DEFAULT_THREADS, "default")
 
 

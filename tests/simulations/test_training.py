@@ -150,6 +150,46 @@ def test_groups_do_not_change_the_models(method):
         _assert_params_close(runs[0], other, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("method", ["dense", "vmap"])
+def test_group_workers_change_nothing_bit_for_bit(method):
+    # groups of 1 on 1, 2 and 3 threads: each group is one thread's single-threaded arithmetic
+    spec = SPECS["mlp"]
+    x, y, masks, seeds = _problem(B=4)
+    runs = [
+        train_batched(spec, x, y, masks, seeds, method=method, group_size=1, workers=w, **HYPER)
+        for w in (1, 2, 3)
+    ]
+    for other in runs[1:]:
+        assert all(torch.equal(runs[0][k], other[k]) for k in runs[0])
+
+
+def test_a_failing_group_stops_the_others_and_its_error_is_raised():
+    spec = SPECS["softmax"]
+    x, y, masks, seeds = _problem(B=4)
+    calls = []
+
+    def progress(done, total):
+        calls.append(done)
+        if done == 3:
+            raise RuntimeError("planted failure in a group")
+
+    hyper = {**HYPER, "epochs": 3}
+    with pytest.raises(RuntimeError, match="planted failure"):
+        train_batched(spec, x, y, masks, seeds, group_size=1, workers=2, progress=progress, **hyper)
+    assert len(calls) < 12  # the other groups stopped early: 4 groups x 3 epochs were not all run
+
+
+def test_group_workers_default_and_override():
+    from simulations import threads
+
+    assert threads.group_workers() == max(1, threads.available_cores() // torch.get_num_threads())
+    with threads.use_group_workers(1):
+        assert threads.group_workers() == 1
+    with pytest.raises(ValueError, match="workers"):
+        x, y, masks, seeds = _problem(B=2)
+        train_batched(SPECS["softmax"], x, y, masks, seeds, workers=0, **HYPER)
+
+
 def test_dense_and_vmap_agree_with_momentum_zero():
     spec = SPECS["mlp"]
     x, y, masks, seeds = _problem(B=3)
