@@ -15,15 +15,12 @@ nothing extra: the models are trained for :math:`\max E` epochs and their parame
 snapshotted after each E in ``epochs``; the data order in epoch e depends only on (seed, e),
 so the snapshot at E is the model trained for E epochs.
 
-Why not one call of :func:`~simulations.training.engine.train_batched`: it takes one
-``weight_decay`` and one ``epochs`` for the whole batch. :func:`train_sweep` therefore runs the
-engine's own pieces (its argument checks, :func:`~simulations.training.engine.init_stacked`,
-:func:`~simulations.training.order.epoch_schedule` and the hand-written batched SGD step
-:func:`~simulations.training.dense.dense_sgd_step`, run with weight decay 0) and adds each
-model's own :math:`\lambda_w\theta` to its momentum buffer before the parameter update, the
-same operations in the same order as the engine's fused step. Model b of a sweep equals
-``train_batched(spec, x, y, masks[b:b+1], seeds[b:b+1], epochs=E, weight_decay=wd[b], ...)``
-up to float round-off (tested).
+The sweep is one call of the engine's
+:func:`~simulations.training.engine.train_snapshots` with one weight decay per model (it used to
+be a copy of the engine's loop with the decay added by hand; the engine's results are bit for bit
+those of that copy, checked in float32 and float64 before the copy was removed). Model b of a
+sweep equals ``train_batched(spec, x, y, masks[b:b+1], seeds[b:b+1], epochs=E,
+weight_decay=wd[b], ...)`` up to float round-off (tested).
 
 :meth:`MLPSweep.fit_subsets` trains instead, per weight decay, one model on S and one on each of t
 random subsets (rows of ``masks``, e.g. :func:`~simulations.estimators.memorization.subset_masks`),
@@ -52,22 +49,11 @@ from torch import Tensor
 from simulations.estimators.memorization import Estimate
 from simulations.estimators.memorization import memorization as subsampled_memorization
 from simulations.gaussian.learners import check_data, check_inputs
-from simulations.training.dense import dense_layers, dense_sgd_step
-from simulations.training.engine import check_training_args, init_stacked, predict_batched
+from simulations.training.engine import check_epochs, predict_batched, train_snapshots
 from simulations.training.models import MLP
-from simulations.training.order import epoch_schedule
 from theory._validate import check_finite, check_int
 
 __all__ = ["train_sweep", "MLPSweep", "FittedSweep", "SubsetFit"]
-
-
-def _check_epochs(epochs) -> tuple[int, ...]:
-    if not isinstance(epochs, tuple) or not epochs:
-        raise ValueError(f"epochs must be a non-empty tuple of epoch counts; got {epochs!r}")
-    out = tuple(check_int("epochs", e, low=1) for e in epochs)
-    if any(b <= a for a, b in zip(out, out[1:], strict=False)):
-        raise ValueError(f"epochs must be strictly increasing; got {epochs}")
-    return out
 
 
 def train_sweep(
@@ -94,55 +80,14 @@ def train_sweep(
     as in :func:`~simulations.training.engine.train_batched`. Models are trained in groups of
     ``group_size`` (CPU tensors, ``dtype``); the result does not depend on the grouping.
     """
-    epochs = _check_epochs(epochs)
-    x, y, masks, seeds, h = check_training_args(
-        spec, x, y, masks, seeds, epochs=epochs[-1], batch_size=batch_size, lr=lr,
-        momentum=momentum, weight_decay=0.0, dtype=dtype,
+    B = np.asarray(seeds).size
+    if np.shape(weight_decays) != (B,):
+        got = np.shape(weight_decays)
+        raise ValueError(f"weight_decays must have shape ({B},), one per model; got {got}")
+    return train_snapshots(
+        spec, x, y, masks, seeds, epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum,
+        weight_decay=np.asarray(weight_decays, dtype=np.float64), dtype=dtype, group_size=group_size,
     )  # fmt: skip
-    layers = dense_layers(spec)
-    wd = np.asarray(weight_decays, dtype=np.float64)
-    if wd.shape != (len(seeds),):
-        raise ValueError(f"weight_decays must have shape ({len(seeds)},), one per model; got {wd.shape}")
-    for v in wd:
-        check_finite("weight_decays", v, low=0.0)
-    G = check_int("group_size", group_size, low=1)
-    lr, mu = h["lr"], h["momentum"]
-    snaps: dict[int, list[dict[str, Tensor]]] = {e: [] for e in epochs}
-    for a in range(0, len(seeds), G):  # a loop over groups of models
-        grp = range(a, min(a + G, len(seeds)))
-        gseeds = seeds[grp.start : grp.stop]
-        params = {k: v.to(dtype) for k, v in init_stacked(spec, gseeds).items()}
-        bufs = {k: torch.zeros_like(v) for k, v in params.items()}
-        decay = {k: torch.as_tensor(wd[grp.start : grp.stop], dtype=dtype).reshape(-1, *[1] * (v.ndim - 1))
-                 for k, v in params.items()}  # fmt: skip
-        subsets = [torch.nonzero(masks[b]).flatten() for b in grp]
-        any_decay = bool((wd[grp.start : grp.stop] > 0).any())
-        for epoch in range(epochs[-1]):
-            index, weight, active = epoch_schedule(subsets, gseeds, epoch, h["batch_size"])
-            weight = weight.to(dtype)
-            all_on = active.all(dim=1).tolist()
-            for s in range(index.shape[0]):  # a loop over SGD steps
-                # old parameters: for the weight decay and to restore inactive models; old momentum:
-                # to restore inactive models (no copies when neither is needed)
-                p_old = {k: v.clone() for k, v in params.items()} if any_decay or not all_on[s] else None
-                v_old = {k: v.clone() for k, v in bufs.items()} if not all_on[s] else None
-                dense_sgd_step(
-                    params, bufs, layers, x[index[s]], y[index[s]], weight[s],
-                    lr=lr, momentum=mu, weight_decay=0.0,
-                )  # fmt: skip
-                for k in params if p_old is not None else ():
-                    if any_decay:
-                        # v = mu v + grad (from the step) + wd theta_old, then theta = theta_old - lr v:
-                        # the engine's fused update, with each model's own weight decay
-                        bufs[k].addcmul_(p_old[k], decay[k])
-                        params[k].copy_(p_old[k].add(bufs[k], alpha=-lr))
-                    if v_old is not None:
-                        a_ = active[s].reshape(-1, *([1] * (p_old[k].ndim - 1)))
-                        params[k].copy_(torch.where(a_, params[k], p_old[k]))
-                        bufs[k].copy_(torch.where(a_, bufs[k], v_old[k]))
-            if epoch + 1 in snaps:
-                snaps[epoch + 1].append({k: v.clone() for k, v in params.items()})
-    return {e: {k: torch.cat([p[k] for p in parts]) for k in parts[0]} for e, parts in snaps.items()}
 
 
 @dataclass(frozen=True, eq=False)
@@ -262,7 +207,7 @@ class MLPSweep:
             raise ValueError(f"weight_decays must be a non-empty tuple; got {self.weight_decays!r}")
         for v in self.weight_decays:
             check_finite("weight_decays", v, low=0.0)
-        _check_epochs(self.epochs)
+        check_epochs(self.epochs)
         check_int("batch_size", self.batch_size, low=1)
         check_finite("lr", self.lr, low=0.0, low_open=True)
         check_finite("momentum", self.momentum, low=0.0, high=1.0, high_open=True)

@@ -9,6 +9,7 @@ from simulations.training.engine import (
     probabilities_batched,
     require_device,
     train_batched,
+    train_snapshots,
 )
 from simulations.training.models import (
     MLP,
@@ -36,6 +37,7 @@ __all__ = [
     "epoch_schedule",
     "init_stacked",
     "train_batched",
+    "train_snapshots",
     "logits_batched",
     "predict_batched",
     "probabilities_batched",

@@ -59,11 +59,13 @@ def dense_sgd_step(
     yb: Tensor,
     wb: Tensor,
     *,
-    lr: float,
+    lr: float | Tensor,
     momentum: float,
-    weight_decay: float,
+    weight_decay: float | Tensor,
 ) -> None:
     """One SGD step of G dense models, in place on ``params`` and momentum ``bufs``.
+
+    ``lr`` and ``weight_decay``: one number, or a (G,) tensor of one per model.
 
     ``xb`` (G, bs, in_dim) inputs, ``yb`` (G, bs) int64 labels, ``wb`` (G, bs) 0/1 weights of
     the padded minibatch. Every model takes the step; the caller masks models without a chunk.
@@ -86,9 +88,16 @@ def dense_sgd_step(
         delta_prev = torch.ops.aten.threshold_backward(torch.bmm(delta, w), h, 0.0) if l > 0 else None
         vw.baddbmm_(delta.transpose(1, 2), h, beta=momentum)
         vb.mul_(momentum).add_(delta.sum(1))
-        if weight_decay != 0.0:
+        if isinstance(weight_decay, Tensor):  # one per model, (G,)
+            vw.addcmul_(w, weight_decay.view(-1, 1, 1))
+            vb.addcmul_(b, weight_decay.view(-1, 1))
+        elif weight_decay != 0.0:
             vw.add_(w, alpha=weight_decay)
             vb.add_(b, alpha=weight_decay)
-        w.add_(vw, alpha=-lr)
-        b.add_(vb, alpha=-lr)
+        if isinstance(lr, Tensor):  # one per model, (G,)
+            w.addcmul_(vw, lr.view(-1, 1, 1), value=-1.0)
+            b.addcmul_(vb, lr.view(-1, 1), value=-1.0)
+        else:
+            w.add_(vw, alpha=-lr)
+            b.add_(vb, alpha=-lr)
         delta = delta_prev

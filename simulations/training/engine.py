@@ -42,12 +42,14 @@ from theory._validate import check_finite, check_int
 __all__ = [
     "init_stacked",
     "train_batched",
+    "train_snapshots",
     "default_group_size",
     "logits_batched",
     "predict_batched",
     "probabilities_batched",
     "correctness_batched",
     "check_training_args",
+    "check_epochs",
     "require_device",
     "exact_kernels",
 ]
@@ -189,9 +191,9 @@ def train_batched(
     *,
     epochs: int,
     batch_size: int,
-    lr: float,
+    lr,
     momentum: float = 0.9,
-    weight_decay: float = 0.0,
+    weight_decay=0.0,
     optimizer: str = "sgd",
     device="cpu",
     dtype: torch.dtype = torch.float32,
@@ -207,7 +209,8 @@ def train_batched(
     Minibatch SGD on the mean cross-entropy with ``momentum`` in [0, 1) and L2 ``weight_decay``
     exactly as ``torch.optim.SGD``; or, with ``optimizer="adamw"``, as ``torch.optim.AdamW``
     (betas 0.9, 0.999, eps 1e-8, decoupled ``weight_decay``; ``momentum`` unused), through the
-    vmap path, each model counting its own steps.
+    vmap path, each model counting its own steps. ``lr`` and ``weight_decay`` are one number for
+    every model or one per model (shape (B,)).
 
     Models are independent, so they are trained in groups of ``group_size`` (default
     :func:`default_group_size`), each group through all epochs. ``method`` is ``"dense"`` (the
@@ -222,9 +225,47 @@ def train_batched(
     :func:`simulations.training.reference.train_one` on ``(masks[b], seeds[b])`` up to float
     round-off, whatever the group size, method and other models.
     """
+    snaps = train_snapshots(
+        spec, x, y, masks, seeds, epochs=(epochs,), batch_size=batch_size, lr=lr, momentum=momentum,
+        weight_decay=weight_decay, optimizer=optimizer, device=device, dtype=dtype, group_size=group_size,
+        method=method, progress=progress, workers=workers,
+    )  # fmt: skip
+    return next(iter(snaps.values()))
+
+
+@exact_kernels()
+def train_snapshots(
+    spec: ModelSpec,
+    x,
+    y,
+    masks,
+    seeds,
+    *,
+    epochs: tuple[int, ...],
+    batch_size: int,
+    lr,
+    momentum: float = 0.9,
+    weight_decay=0.0,
+    optimizer: str = "sgd",
+    device="cpu",
+    dtype: torch.dtype = torch.float32,
+    group_size: int | None = None,
+    method: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+) -> dict[int, dict[str, Tensor]]:
+    """:func:`train_batched` for ``max(epochs)`` epochs, returning ``{E: stacked parameters}`` after
+    each E in ``epochs`` (a strictly increasing tuple). The data order of epoch e depends only on
+    (seed, e), so the snapshot at E is the model trained for E epochs: a sweep over training
+    lengths costs one run of the longest.
+    """
+    epochs = check_epochs(epochs)
+    B = len(np.asarray(seeds).reshape(-1))
+    lrs, wds = _per_model("lr", lr, B, low_open=True), _per_model("weight_decay", weight_decay, B)
     x, y, masks, seeds, h = check_training_args(
-        spec, x, y, masks, seeds, epochs=epochs, batch_size=batch_size, lr=lr,
-        momentum=momentum, weight_decay=weight_decay, dtype=dtype, optimizer=optimizer,
+        spec, x, y, masks, seeds, epochs=epochs[-1], batch_size=batch_size,
+        lr=lr if lrs is None else float(lrs.max()), momentum=momentum,
+        weight_decay=weight_decay if wds is None else float(wds.max()), dtype=dtype, optimizer=optimizer,
     )  # fmt: skip
     if method not in ("auto", "dense", "vmap"):
         raise ValueError(f"method must be 'auto', 'dense' or 'vmap'; got {method!r}")
@@ -246,11 +287,21 @@ def train_batched(
     workers = 1 if device.type != "cpu" else min(len(groups), group_workers() if workers is None else workers)
     tracker = _Progress(progress, total)
 
-    def train_group(grp: range) -> dict[str, Tensor]:
+    def group_value(per_model, scalar, grp: range):
+        """The group's lr or weight decay: the scalar, or a (G,) tensor where values come per model
+        (0.0 for a group whose per-model values are all 0: no decay term at all)."""
+        if per_model is None:
+            return scalar
+        values = per_model[grp.start : grp.stop]
+        return 0.0 if not values.any() else torch.as_tensor(values, dtype=dtype, device=device)
+
+    def train_group(grp: range) -> list[dict[str, Tensor]]:
         group_seeds = seeds[grp.start : grp.stop]
         params = {k: v.to(device, dtype) for k, v in init_stacked(spec, group_seeds).items()}
         bufs = _optimizer_state(params, optimizer)
+        hg = {"lr": group_value(lrs, h["lr"], grp), "weight_decay": group_value(wds, h["weight_decay"], grp)}
         subsets = [torch.nonzero(masks[b]).flatten() for b in grp]
+        snapshots = []
         for epoch in range(h["epochs"]):
             index, weight, active = epoch_schedule(subsets, group_seeds, epoch, h["batch_size"])
             all_active = active.all(dim=1).tolist()  # on the CPU: no device sync per step
@@ -259,23 +310,52 @@ def train_batched(
                 if tracker.stopped:
                     raise _Stopped
                 if all_active[s]:
-                    step(params, bufs, x[index[s]], y[index[s]], weight[s])
+                    step(params, bufs, x[index[s]], y[index[s]], weight[s], hg)
                     continue
                 # some models have no chunk at this step: they keep parameters and optimizer state
                 old = [(d, {k: v.clone() for k, v in d.items()}) for d in (params, bufs)]
-                step(params, bufs, x[index[s]], y[index[s]], weight[s])
+                step(params, bufs, x[index[s]], y[index[s]], weight[s], hg)
                 for d, saved in old:
                     for k, prev in saved.items():
                         a = active[s].reshape(-1, *([1] * (prev.ndim - 1)))
                         d[k].copy_(torch.where(a, d[k], prev))
+            if epoch + 1 in epochs:
+                last = epoch + 1 == h["epochs"]
+                snapshots.append(params if last else {k: v.clone() for k, v in params.items()})
             tracker.advance()
-        return params
+        return snapshots
 
     if workers <= 1:
         out = [train_group(grp) for grp in groups]
     else:
         out = _map_on_threads(train_group, groups, workers, tracker)
-    return out[0] if len(out) == 1 else {k: torch.cat([p[k] for p in out]) for k in out[0]}
+    return {
+        e: out[0][i] if len(out) == 1 else {k: torch.cat([o[i][k] for o in out]) for k in out[0][i]}
+        for i, e in enumerate(epochs)
+    }
+
+
+def check_epochs(epochs) -> tuple[int, ...]:
+    """``epochs`` as a strictly increasing tuple of epoch counts >= 1; ValueError naming it otherwise."""
+    if not isinstance(epochs, tuple) or not epochs:
+        raise ValueError(f"epochs must be a non-empty tuple of epoch counts; got {epochs!r}")
+    out = tuple(check_int("epochs", e, low=1) for e in epochs)
+    if any(b <= a for a, b in zip(out, out[1:], strict=False)):
+        raise ValueError(f"epochs must be strictly increasing; got {epochs}")
+    return out
+
+
+def _per_model(name: str, value, B: int, *, low_open: bool = False) -> np.ndarray | None:
+    """None for one number (checked later with the other arguments), else the (B,) float64 values,
+    each finite and >= 0 (> 0 with ``low_open``); ValueError naming ``name`` otherwise."""
+    if np.ndim(value) == 0:
+        return None
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.shape != (B,):
+        raise ValueError(f"{name} must be one number or one per model, shape ({B},); got shape {arr.shape}")
+    for v in arr:
+        check_finite(f"{name} entry", v, low=0.0, low_open=low_open)
+    return arr
 
 
 class _Stopped(Exception):
@@ -335,10 +415,10 @@ def _dense_step(spec: ModelSpec, h: dict):
     """In-place SGD step of a group by hand-written batched matmuls (:mod:`.dense`)."""
     layers = dense_layers(spec)
 
-    def step(params, bufs, xb, yb, wb):
+    def step(params, bufs, xb, yb, wb, hg):
         dense_sgd_step(
             params, bufs, layers, xb.flatten(2), yb, wb,
-            lr=h["lr"], momentum=h["momentum"], weight_decay=h["weight_decay"],
+            lr=hg["lr"], momentum=h["momentum"], weight_decay=hg["weight_decay"],
         )  # fmt: skip
 
     return step
@@ -347,19 +427,30 @@ def _dense_step(spec: ModelSpec, h: dict):
 def _vmap_step(spec: ModelSpec, h: dict):
     """In-place SGD step of a group with ``vmap(grad(loss))``; any spec."""
     step_grad = torch.func.vmap(torch.func.grad(_weighted_ce(spec)))
-    lr, mu, wd = h["lr"], h["momentum"], h["weight_decay"]
+    mu = h["momentum"]
 
-    def step(params, bufs, xb, yb, wb):
+    def step(params, bufs, xb, yb, wb, hg):
         grads = step_grad(params, xb, yb, wb)
+        lr, wd = hg["lr"], hg["weight_decay"]
         for k, p in params.items():
             g = grads[k]
-            if wd != 0.0:
+            if isinstance(wd, Tensor):
+                g = g + _along_models(wd, p) * p
+            elif wd != 0.0:
                 g = g + wd * p
             v = bufs[k]
             v.mul_(mu).add_(g)
-            p.add_(v, alpha=-lr)
+            if isinstance(lr, Tensor):
+                p.addcmul_(v, _along_models(lr, p), value=-1.0)
+            else:
+                p.add_(v, alpha=-lr)
 
     return step
+
+
+def _along_models(values, p: Tensor) -> Tensor:
+    """(G,) per-model values shaped to broadcast against stacked parameters ``p`` (G, ...)."""
+    return torch.as_tensor(values).to(p.dtype).reshape(-1, *([1] * (p.ndim - 1)))
 
 
 def _optimizer_state(params: dict[str, Tensor], optimizer: str) -> dict[str, Tensor]:
@@ -385,23 +476,26 @@ def _vmap_adamw_step(spec: ModelSpec, h: dict):
     with t each model's own step count (a model without a minibatch at a step keeps its state).
     """
     step_grad = torch.func.vmap(torch.func.grad(_weighted_ce(spec)))
-    lr, wd = h["lr"], h["weight_decay"]
     (b1, b2), eps = ADAMW_BETAS, ADAMW_EPS
 
-    def step(params, state, xb, yb, wb):
+    def step(params, state, xb, yb, wb, hg):
         grads = step_grad(params, xb, yb, wb)
+        lr, wd = hg["lr"], hg["weight_decay"]
         state["step"] += 1.0
         t = state["step"]
         bc1, bc2 = 1.0 - b1**t, 1.0 - b2**t
         for k, p in params.items():
             shape = (-1,) + (1,) * (p.ndim - 1)
             g, m, v = grads[k], state[f"m.{k}"], state[f"v.{k}"]
-            if wd != 0.0:
+            if isinstance(lr, Tensor) or isinstance(wd, Tensor):
+                p.mul_(_along_models(1.0 - lr * wd, p))
+            elif wd != 0.0:
                 p.mul_(1.0 - lr * wd)
             m.lerp_(g, 1.0 - b1)
             v.mul_(b2).addcmul_(g, g, value=1.0 - b2)
             denom = (v.sqrt() / bc2.sqrt().to(p.dtype).reshape(shape)).add_(eps)
-            p.addcdiv_(m * (lr / bc1).to(p.dtype).reshape(shape), denom, value=-1.0)
+            step_size = (lr.to(bc1.dtype) if isinstance(lr, Tensor) else lr) / bc1
+            p.addcdiv_(m * step_size.to(p.dtype).reshape(shape), denom, value=-1.0)
 
     return step
 

@@ -23,6 +23,7 @@ from simulations.training import (
     probabilities_batched,
     train_batched,
     train_one,
+    train_snapshots,
 )
 
 SPECS = {
@@ -188,6 +189,51 @@ def test_group_workers_default_and_override():
     with pytest.raises(ValueError, match="workers"):
         x, y, masks, seeds = _problem(B=2)
         train_batched(SPECS["softmax"], x, y, masks, seeds, workers=0, **HYPER)
+
+
+@pytest.mark.parametrize(("method", "optimizer"), [("dense", "sgd"), ("vmap", "sgd"), ("vmap", "adamw")])
+def test_per_model_learning_rates_and_weight_decays_equal_separate_runs(method, optimizer):
+    # one batch with lr and weight decay per model against each model trained alone with its own
+    spec = SPECS["mlp"]
+    x, y, masks, seeds = _problem(B=4)
+    lrs, wds = np.array([0.1, 0.05, 0.2, 0.1]), np.array([0.0, 1e-2, 0.0, 0.3])
+    hyper = {k: v for k, v in HYPER.items() if k not in ("lr", "weight_decay")}
+    kw = {"dtype": torch.float64, "method": method, "optimizer": optimizer, **hyper}
+    batch = train_batched(spec, x, y, masks, seeds, lr=lrs, weight_decay=wds, **kw)
+    for b in range(4):
+        alone = train_batched(
+            spec, x, y, masks[b : b + 1], seeds[b : b + 1], lr=lrs[b], weight_decay=wds[b], **kw
+        )
+        _assert_params_close({k: v[b : b + 1] for k, v in batch.items()}, alone, rtol=1e-12, atol=1e-14)
+
+
+def test_snapshots_are_the_models_trained_for_that_many_epochs():
+    spec = SPECS["mlp"]
+    x, y, masks, seeds = _problem(B=4)
+    hyper = {k: v for k, v in HYPER.items() if k != "epochs"}
+    snaps = train_snapshots(spec, x, y, masks, seeds, epochs=(1, 3), group_size=3, **hyper)
+    assert sorted(snaps) == [1, 3]
+    for e in (1, 3):
+        direct = train_batched(spec, x, y, masks, seeds, epochs=e, group_size=3, **hyper)
+        assert all(torch.equal(snaps[e][k], direct[k]) for k in direct)
+
+
+@pytest.mark.parametrize(
+    ("change", "name"),
+    [
+        ({"lr": np.array([0.1, 0.1])}, "lr"),
+        ({"lr": np.array([0.1, 0.0, 0.1, 0.1])}, "lr"),
+        ({"weight_decay": np.array([0.0, -1.0, 0.0, 0.0])}, "weight_decay"),
+        ({"weight_decay": np.array([0.0, np.nan, 0.0, 0.0])}, "weight_decay"),
+        ({"epochs": (3, 2)}, "epochs"),
+        ({"epochs": 2}, "epochs"),
+    ],
+)
+def test_per_model_and_snapshot_arguments_are_checked(change, name):
+    x, y, masks, seeds = _problem(B=4)
+    args = {**HYPER, "epochs": (2,), **change}
+    with pytest.raises(ValueError, match=name):
+        train_snapshots(SPECS["softmax"], x, y, masks, seeds, **args)
 
 
 def test_dense_and_vmap_agree_with_momentum_zero():
