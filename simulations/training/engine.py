@@ -112,13 +112,28 @@ def require_device(device: str, *, name: str = "device") -> str:
 
 
 OPTIMIZERS = ("sgd", "adamw")
+LOSSES = ("cross_entropy", "squared_error")
 ADAMW_BETAS, ADAMW_EPS = (0.9, 0.999), 1e-8  # torch.optim.AdamW's defaults
 
 
 def check_training_args(
-    spec, x, y, masks, seeds, *, epochs, batch_size, lr, momentum, weight_decay, dtype, optimizer="sgd"
+    spec,
+    x,
+    y,
+    masks,
+    seeds,
+    *,
+    epochs,
+    batch_size,
+    lr,
+    momentum,
+    weight_decay,
+    dtype,
+    optimizer="sgd",
+    loss="cross_entropy",
 ) -> tuple[Tensor, Tensor, Tensor, list[int], dict]:
-    """Validate training inputs; return CPU tensors (x in ``dtype``, y int64, masks bool), seeds, hyper.
+    """Validate training inputs; return CPU tensors (x in ``dtype``, y int64 labels, or targets in
+    ``dtype`` for ``loss="squared_error"``, masks bool), seeds, hyper.
 
     Raises ValueError naming the parameter, its value and the valid range.
     """
@@ -129,7 +144,10 @@ def check_training_args(
         "momentum": check_finite("momentum", momentum, low=0.0, high=1.0, high_open=True),
         "weight_decay": check_finite("weight_decay", weight_decay, low=0.0),
         "optimizer": optimizer,
+        "loss": loss,
     }
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {optimizer!r}")
     if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
@@ -138,17 +156,24 @@ def check_training_args(
     y = torch.as_tensor(y).detach().to("cpu")
     masks = torch.as_tensor(masks).detach().to("cpu")
     n = x.shape[0] if x.ndim > 0 else 0
-    if n == 0 or x[0].numel() != spec.in_dim:
+    in_dim = getattr(spec, "in_dim", None)  # specs without it (sum networks) check their inputs when applied
+    if n == 0 or (in_dim is not None and x[0].numel() != in_dim):
         raise ValueError(
-            f"x must have shape (n >= 1, ...) with {spec.in_dim} features per row; got {tuple(x.shape)}"
+            f"x must have shape (n >= 1, ...) with {in_dim} features per row; got {tuple(x.shape)}"
         )
     if not torch.isfinite(x).all():
         raise ValueError("x must be finite; got NaN or inf entries")
-    if y.shape != (n,) or y.dtype.is_floating_point or y.dtype == torch.bool:
+    if loss == "squared_error":
+        if y.shape != (n,) or not torch.isfinite(y.to(dtype)).all():
+            raise ValueError(f"y must be finite targets of shape ({n},); got {tuple(y.shape)}")
+        y = y.to(dtype)
+    elif y.shape != (n,) or y.dtype.is_floating_point or y.dtype == torch.bool:
         raise ValueError(f"y must be an integer array of shape ({n},); got {tuple(y.shape)} {y.dtype}")
-    y = y.to(torch.int64)
-    if y.min() < 0 or y.max() >= spec.classes:
-        raise ValueError(f"y must lie in [0, {spec.classes - 1}]; got range [{int(y.min())}, {int(y.max())}]")
+    else:
+        y = y.to(torch.int64)
+        if y.min() < 0 or y.max() >= spec.classes:
+            lo, hi = int(y.min()), int(y.max())
+            raise ValueError(f"y must lie in [0, {spec.classes - 1}]; got range [{lo}, {hi}]")
     seeds = _check_seeds(seeds)
     if masks.dtype != torch.bool or masks.shape != (len(seeds), n):
         raise ValueError(
@@ -162,14 +187,19 @@ def check_training_args(
     return x, y, masks, seeds, hyper
 
 
-def _weighted_ce(spec: ModelSpec):
-    """Per-model loss: weighted mean cross-entropy over one model's padded minibatch."""
+def _weighted_loss(spec: ModelSpec, loss: str = "cross_entropy"):
+    """Per-model loss: the weighted mean over one model's padded minibatch of the cross-entropy
+    (labels) or of the squared error (``spec.apply`` giving one number per example)."""
 
-    def loss(params, xb, yb, wb):
+    def cross_entropy(params, xb, yb, wb):
         ce = F.cross_entropy(spec.apply(params, xb), yb, reduction="none")
         return (ce * wb).sum() / wb.sum().clamp(min=1.0)
 
-    return loss
+    def squared_error(params, xb, yb, wb):
+        err = (spec.apply(params, xb) - yb) ** 2
+        return (err * wb).sum() / wb.sum().clamp(min=1.0)
+
+    return cross_entropy if loss == "cross_entropy" else squared_error
 
 
 def default_group_size(device) -> int:
@@ -195,6 +225,7 @@ def train_batched(
     momentum: float = 0.9,
     weight_decay=0.0,
     optimizer: str = "sgd",
+    loss: str = "cross_entropy",
     device="cpu",
     dtype: torch.dtype = torch.float32,
     group_size: int | None = None,
@@ -210,7 +241,9 @@ def train_batched(
     exactly as ``torch.optim.SGD``; or, with ``optimizer="adamw"``, as ``torch.optim.AdamW``
     (betas 0.9, 0.999, eps 1e-8, decoupled ``weight_decay``; ``momentum`` unused), through the
     vmap path, each model counting its own steps. ``lr`` and ``weight_decay`` are one number for
-    every model or one per model (shape (B,)).
+    every model or one per model (shape (B,)). ``loss="squared_error"`` trains regressors instead
+    (``y`` real targets, ``spec.apply`` one number per example; the vmap path), on the weighted
+    mean squared error of each model's minibatch.
 
     Models are independent, so they are trained in groups of ``group_size`` (default
     :func:`default_group_size`), each group through all epochs. ``method`` is ``"dense"`` (the
@@ -227,7 +260,8 @@ def train_batched(
     """
     snaps = train_snapshots(
         spec, x, y, masks, seeds, epochs=(epochs,), batch_size=batch_size, lr=lr, momentum=momentum,
-        weight_decay=weight_decay, optimizer=optimizer, device=device, dtype=dtype, group_size=group_size,
+        weight_decay=weight_decay, optimizer=optimizer, loss=loss, device=device, dtype=dtype,
+        group_size=group_size,
         method=method, progress=progress, workers=workers,
     )  # fmt: skip
     return next(iter(snaps.values()))
@@ -247,6 +281,7 @@ def train_snapshots(
     momentum: float = 0.9,
     weight_decay=0.0,
     optimizer: str = "sgd",
+    loss: str = "cross_entropy",
     device="cpu",
     dtype: torch.dtype = torch.float32,
     group_size: int | None = None,
@@ -266,6 +301,7 @@ def train_snapshots(
         spec, x, y, masks, seeds, epochs=epochs[-1], batch_size=batch_size,
         lr=lr if lrs is None else float(lrs.max()), momentum=momentum,
         weight_decay=weight_decay if wds is None else float(wds.max()), dtype=dtype, optimizer=optimizer,
+        loss=loss,
     )  # fmt: skip
     if method not in ("auto", "dense", "vmap"):
         raise ValueError(f"method must be 'auto', 'dense' or 'vmap'; got {method!r}")
@@ -273,7 +309,11 @@ def train_snapshots(
         raise ValueError(f"method 'dense' needs an MLP or SoftmaxRegression; got {type(spec).__name__}")
     if method == "dense" and optimizer != "sgd":
         raise ValueError(f"method 'dense' trains with SGD only; got optimizer {optimizer!r} (use 'vmap')")
-    dense = optimizer == "sgd" and (method == "dense" or (method == "auto" and is_dense(spec)))
+    if method == "dense" and loss != "cross_entropy":
+        raise ValueError(f"method 'dense' trains on the cross-entropy only; got loss {loss!r} (use 'vmap')")
+    dense = (optimizer, loss) == ("sgd", "cross_entropy") and (
+        method == "dense" or (method == "auto" and is_dense(spec))
+    )
     device = torch.device(device)
     G = default_group_size(device) if group_size is None else check_int("group_size", group_size, low=1)
     x, y = x.to(device), y.to(device)
@@ -426,7 +466,7 @@ def _dense_step(spec: ModelSpec, h: dict):
 
 def _vmap_step(spec: ModelSpec, h: dict):
     """In-place SGD step of a group with ``vmap(grad(loss))``; any spec."""
-    step_grad = torch.func.vmap(torch.func.grad(_weighted_ce(spec)))
+    step_grad = torch.func.vmap(torch.func.grad(_weighted_loss(spec, h["loss"])))
     mu = h["momentum"]
 
     def step(params, bufs, xb, yb, wb, hg):
@@ -475,7 +515,7 @@ def _vmap_adamw_step(spec: ModelSpec, h: dict):
 
     with t each model's own step count (a model without a minibatch at a step keeps its state).
     """
-    step_grad = torch.func.vmap(torch.func.grad(_weighted_ce(spec)))
+    step_grad = torch.func.vmap(torch.func.grad(_weighted_loss(spec, h["loss"])))
     (b1, b2), eps = ADAMW_BETAS, ADAMW_EPS
 
     def step(params, state, xb, yb, wb, hg):

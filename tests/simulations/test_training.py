@@ -282,6 +282,9 @@ BAD_INPUTS = {
     "x_wrong_dim": (lambda a: a.update(x=a["x"][:, :, :5]), "x"),
     "group_size_zero": (lambda a: a.update(group_size=0), "group_size"),
     "method_unknown": (lambda a: a.update(method="adam"), "method"),
+    "loss_unknown": (lambda a: a.update(loss="hinge"), "loss"),
+    "loss_on_the_dense_path": (lambda a: a.update(loss="squared_error", method="dense"), "loss"),
+    "targets_not_finite": (lambda a: a.update(loss="squared_error", y=np.full(len(a["y"]), np.nan)), "y"),
 }
 
 
