@@ -18,7 +18,9 @@ An experiment is one module of :mod:`simulations.experiments` that declares itse
     def plot(results: dict, arrays: dict, folder: Path) -> list[str]:
         ...                      # figures drawn from the saved numbers; their file names
 
-and optionally ``@EXPERIMENT.unavailable`` (``cfg -> str | None``: why it cannot run here).
+A plot that only calls one plotting function is named instead of written:
+``experiment(..., plot="simulations.plots.gaussian:gaussian_dp_figures")``. Optionally,
+``@EXPERIMENT.unavailable`` (``cfg -> str | None``: why it cannot run here).
 Every module of the package is imported by :func:`discover`, so a new module is all it takes
 (docs/experiments.md, "Adding an experiment").
 
@@ -62,6 +64,7 @@ from simulations.results import (
     package_version,
     progress_bar,
     read_npz,
+    saved_form,
     to_jsonable,
 )
 
@@ -149,14 +152,37 @@ class ExperimentSpec:
 _SPECS: dict[str, ExperimentSpec] = {}
 
 
-def experiment(name: str, title: str, *, config: type, quick: dict | None = None) -> ExperimentSpec:
-    """Declare the experiment ``name`` (registered at once; a second one of that name is refused)."""
+def experiment(
+    name: str, title: str, *, config: type, quick: dict | None = None, plot: str | Callable | None = None
+) -> ExperimentSpec:
+    """Declare the experiment ``name`` (registered at once; a second one of that name is refused).
+
+    ``plot`` may be given here instead of by the decorator: a function, or ``"module:function"``
+    naming ``function(results, arrays, folder) -> list[str]`` in a plotting module, imported only
+    when figures are drawn (so declaring an experiment never imports matplotlib).
+    """
     module = sys._getframe(1).f_globals.get("__name__", "?")
     if name in _SPECS and _SPECS[name].module != module:
         raise ValueError(f"experiment {name!r} registered twice ({_SPECS[name].module}, {module})")
     spec = ExperimentSpec(name, title, config, quick, module)
+    if plot is not None:
+        spec.plot(figures_from(plot) if isinstance(plot, str) else plot)
     _SPECS[name] = spec
     return spec
+
+
+def figures_from(path: str) -> Callable:
+    """``plot(results, arrays, folder)`` calling the function ``path`` = "module:function", imported
+    at the first call."""
+    module, _, func = path.partition(":")
+    if not module or not func:
+        raise ValueError(f"plot must be 'module:function'; got {path!r}")
+
+    def plot(results: dict, arrays: dict, folder) -> list[str]:
+        return getattr(importlib.import_module(module), func)(results, arrays, folder)
+
+    plot.__qualname__ = plot.__name__ = f"figures_from({path!r})"
+    return plot
 
 
 _DISCOVERED = False
@@ -228,9 +254,7 @@ def stream_seed(seed: int, name: str, **params) -> np.random.SeedSequence:
 
 
 # ---------------------------------------------------------------------- the context
-def _roundtrip(data) -> dict:
-    """``data`` as it comes back from results.json (tuples are lists, numpy scalars are floats)."""
-    return json.loads(json.dumps(to_jsonable(data), allow_nan=False))
+_roundtrip = saved_form
 
 
 def _digest(path: Path) -> str:

@@ -35,6 +35,7 @@ __all__ = [
     "atomic_write_text",
     "atomic_write_json",
     "to_jsonable",
+    "saved_form",
     "replace_dir",
     "make_build_dir",
     "read_npz",
@@ -120,6 +121,12 @@ def to_jsonable(obj):
     if isinstance(obj, float) and not np.isfinite(obj):
         return None if np.isnan(obj) else ("inf" if obj > 0 else "-inf")
     return obj
+
+
+def saved_form(obj):
+    """``obj`` as it comes back from results.json: tuples are lists, numpy scalars plain numbers,
+    NaN None (what ``plot`` and ``report`` see)."""
+    return json.loads(json.dumps(to_jsonable(obj), allow_nan=False))
 
 
 def _umask() -> int:

@@ -29,6 +29,7 @@ from simulations.results import (
     provenance,
     read_npz,
     replace_dir,
+    saved_form,
     to_jsonable,
 )
 
@@ -43,7 +44,7 @@ def _defaults(cfg) -> dict:
             out[f.name] = f.default
         elif f.default_factory is not dataclasses.MISSING:
             out[f.name] = f.default_factory()
-    return json.loads(json.dumps(to_jsonable(out)))
+    return saved_form(out)
 
 
 def check_out_folder(out: Path, cfg) -> None:

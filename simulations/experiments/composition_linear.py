@@ -46,7 +46,7 @@ from simulations.experiment import Context, experiment
 from simulations.stats import pm
 from theory._validate import check_finite, check_int
 
-__all__ = ["CompositionLinear", "QUICK", "point_arrays", "points", "claims", "run", "report", "plot"]
+__all__ = ["CompositionLinear", "QUICK", "point_arrays", "points", "claims", "run", "report"]
 
 
 @dataclass(frozen=True)
@@ -250,6 +250,7 @@ EXPERIMENT = experiment(
     "Composition in the linear model: memorized tail features on unseen combinations",
     config=CompositionLinear,
     quick=QUICK,
+    plot="simulations.plots.composition:composition_linear_figures",
 )
 
 
@@ -449,10 +450,3 @@ def report(results: dict, cfg: CompositionLinear) -> str:
     ]
     lines += [f"| {c['claim']} | {c['measured']} |" for c in results["claims"]]
     return "\n".join(lines)
-
-
-@EXPERIMENT.plot
-def plot(results: dict, arrays: dict, folder) -> list[str]:
-    from simulations.plots.composition import composition_linear_figures
-
-    return composition_linear_figures(results, arrays, folder)

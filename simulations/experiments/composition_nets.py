@@ -36,7 +36,7 @@ from simulations.experiment import Context, experiment
 from simulations.stats import paired_difference, pm
 from theory._validate import check_finite, check_int
 
-__all__ = ["CompositionNets", "QUICK", "PUBLISHED_ONE_SHOT", "run", "report", "plot", "unavailable"]
+__all__ = ["CompositionNets", "QUICK", "PUBLISHED_ONE_SHOT", "run", "report", "unavailable"]
 
 # ../shared/papers.md §4 [summary]: one-shot test loss at weight decay 0 vs 0.5 (Omniglot symbols)
 PUBLISHED_ONE_SHOT = {
@@ -110,6 +110,7 @@ EXPERIMENT = experiment(
     "Composition in networks: sums of rare digits and once-seen symbols",
     config=CompositionNets,
     quick=QUICK,
+    plot="simulations.plots.composition:composition_nets_figures",
 )
 
 
@@ -303,10 +304,3 @@ def report(results: dict, cfg: CompositionNets) -> str:
         lines.append(f"- {c['claim']}: difference {pm(c['difference'], 3)}: {c['verdict']} (2 SE)")
     lines += [""] + [f"Note: {n}." for n in results["notes"]]
     return "\n".join(lines)
-
-
-@EXPERIMENT.plot
-def plot(results: dict, arrays: dict, folder) -> list[str]:
-    from simulations.plots.composition import composition_nets_figures
-
-    return composition_nets_figures(results, arrays, folder)

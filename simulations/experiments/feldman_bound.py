@@ -120,6 +120,7 @@ EXPERIMENT = experiment(
     "Feldman's model simulated: measured excess error against the bound, per learner",
     config=FeldmanBound,
     quick=QUICK,
+    plot="simulations.plots:feldman_bound_figures",
 )
 
 
@@ -405,10 +406,3 @@ def report(results: dict, cfg: FeldmanBound) -> str:
         f"{bc['below_bound_by_4se']} below the bound by more than 4 SE.",
     ]
     return "\n".join(lines)
-
-
-@EXPERIMENT.plot
-def plot(results: dict, arrays: dict, folder) -> list[str]:
-    from simulations import plots
-
-    return plots.feldman_bound_figures(results, arrays, folder)

@@ -60,7 +60,7 @@ class FeldmanExamples:
         check_finite("exponent", self.exponent, low=0.0)
         check_int("classes", self.classes, low=2)
         check_finite("gamma", self.gamma, low=0.0)
-        check_int("sweep_N", self.sweep_N, low=1)
+        check_int("sweep_N", self.sweep_N, low=2)  # N = 1: no subpopulation is ever a singleton (tau_1 = 0/0)
         if not self.exponents:
             raise ValueError("exponents: need at least one exponent")
         for e in self.exponents:

@@ -333,6 +333,7 @@ EXPERIMENT = experiment(
     "Gaussian mixture: the coupling lambda_l per learner and the bound it gives",
     config=GaussianCoupling,
     quick=QUICK,
+    plot="simulations.plots.gaussian:gaussian_coupling_figures",
 )
 EXPERIMENT.report(report)
 
@@ -344,11 +345,3 @@ def run(cfg: GaussianCoupling, ctx: Context | None = None) -> tuple[dict, dict]:
     taus = TauTable(theory.zipf(cfg.N, cfg.exponent), cfg.n, "fixed")
     # trial is looked up at call time, so a test can replace it
     return aggregate(cfg, run_trials(cfg.trials, lambda t: trial(cfg, t, taus), ctx))
-
-
-# ---------------------------------------------------------------------- figures
-@EXPERIMENT.plot
-def plot(results: dict, arrays: dict, folder) -> list[str]:
-    from simulations.plots.gaussian import gaussian_coupling_figures
-
-    return gaussian_coupling_figures(results, arrays, folder)

@@ -375,6 +375,7 @@ EXPERIMENT = experiment(
     "Gaussian mixture: the disparate effect of privacy and of regularization on rare clusters",
     config=GaussianDP,
     quick=QUICK,
+    plot="simulations.plots.gaussian:gaussian_dp_figures",
 )
 EXPERIMENT.report(report)
 
@@ -385,11 +386,3 @@ def run(cfg: GaussianDP, ctx: Context | None = None) -> tuple[dict, dict]:
     ctx = ctx or Context.for_config(cfg)
     # trial is looked up at call time, so a test can replace it
     return aggregate(cfg, run_trials(cfg.trials, lambda t: trial(cfg, t), ctx))
-
-
-# ---------------------------------------------------------------------- figures
-@EXPERIMENT.plot
-def plot(results: dict, arrays: dict, folder) -> list[str]:
-    from simulations.plots.gaussian import gaussian_dp_figures
-
-    return gaussian_dp_figures(results, arrays, folder)

@@ -309,6 +309,7 @@ EXPERIMENT = experiment(
     "Gaussian-mixture long tail: regularization against rare-cluster accuracy and memorization",
     config=GaussianTail,
     quick=QUICK,
+    plot="simulations.plots.gaussian_tail:gaussian_tail_figures",
 )
 EXPERIMENT.report(report)
 
@@ -320,11 +321,3 @@ def run(cfg: GaussianTail, ctx: Context | None = None) -> tuple[dict, dict]:
     taus = TauTable(theory.zipf(cfg.N, cfg.exponent), cfg.n, "fixed")
     # trial is looked up at call time, so a test can replace it
     return aggregate(cfg, run_trials(cfg.trials, lambda t: trial(cfg, t, taus), ctx))
-
-
-# ---------------------------------------------------------------------- figures
-@EXPERIMENT.plot
-def plot(results: dict, arrays: dict, folder) -> list[str]:
-    from simulations.plots.gaussian_tail import gaussian_tail_figures
-
-    return gaussian_tail_figures(results, arrays, folder)

@@ -26,7 +26,7 @@ from simulations.experiments.memorization import QUICK, mean_se, summary_of_run
 from simulations.training.problem import SubsetTraining, streams, subset_run, train_models
 from theory._validate import check_finite, check_int
 
-__all__ = ["InfluencePairs", "run", "report", "plot", "pairs_from_top_k", "expected_false_pairs"]
+__all__ = ["InfluencePairs", "run", "report", "pairs_from_top_k", "expected_false_pairs"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,7 @@ EXPERIMENT = experiment(
     "High-influence pairs and their marginal utility (Feldman & Zhang)",
     config=InfluencePairs,
     quick={**QUICK, "retrain_models": 3},
+    plot="simulations.plots.memorization:influence_figures",
 )
 
 
@@ -204,10 +205,3 @@ def report(results: dict, cfg: InfluencePairs) -> str:
             )
     lines.append("")
     return "\n".join(lines)
-
-
-@EXPERIMENT.plot
-def plot(results: dict, arrays: dict, folder) -> list[str]:
-    from simulations.plots.memorization import influence_figures
-
-    return influence_figures(results, arrays, folder)

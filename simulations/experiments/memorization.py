@@ -26,7 +26,7 @@ from simulations.stats import mean_se, pm
 from simulations.training.problem import SubsetRun, SubsetTraining, subset_run
 from theory._validate import check_finite, check_int
 
-__all__ = ["Memorization", "run", "analyse", "report", "plot"]
+__all__ = ["Memorization", "run", "analyse", "report"]
 
 THRESHOLDS = (0.25, 0.5, 0.75)
 
@@ -143,6 +143,7 @@ EXPERIMENT = experiment(
     "Memorization estimates from subset models (Feldman & Zhang)",
     config=Memorization,
     quick=QUICK,
+    plot="simulations.plots.memorization:memorization_figures",
 )
 
 
@@ -222,10 +223,3 @@ def report(results: dict, cfg: Memorization) -> str:
         )
     lines.append("")
     return "\n".join(lines)
-
-
-@EXPERIMENT.plot
-def plot(results: dict, arrays: dict, folder) -> list[str]:
-    from simulations.plots.memorization import memorization_figures
-
-    return memorization_figures(results, arrays, folder)

@@ -38,7 +38,7 @@ from simulations.nlp.problem import (
 )
 from theory._validate import check_finite, check_int
 
-__all__ = ["NLPMemorization", "run", "report", "plot", "QUICK"]
+__all__ = ["NLPMemorization", "run", "report", "QUICK"]
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,7 @@ EXPERIMENT = experiment(
     "Memorization of SST-2 sentences: influence functions and subsampled estimates (Zheng & Jiang)",
     config=NLPMemorization,
     quick=QUICK,
+    plot="simulations.plots.nlp:memorization_figures",
 )
 EXPERIMENT.unavailable(nlp_unavailable)
 
@@ -333,10 +334,3 @@ def report(results: dict, cfg: NLPMemorization) -> str:
     ]
     lines.append("")
     return "\n".join(lines)
-
-
-@EXPERIMENT.plot
-def plot(results: dict, arrays: dict, folder) -> list[str]:
-    from simulations.plots.nlp import memorization_figures
-
-    return memorization_figures(results, arrays, folder)

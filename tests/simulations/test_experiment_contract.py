@@ -415,3 +415,31 @@ def test_on_reuse_is_called_for_loaded_pieces_only(tmp_path):
     again = Context(partial=tmp_path / "p", ident=ident)
     assert again.cached("a", lambda: ({"x": 2}, {}), on_reuse=lambda: calls.append("a"))[0] == {"x": 1}
     assert calls == ["a"]
+
+
+def test_every_named_plot_function_resolves_and_bad_names_are_refused():
+    import importlib
+
+    from simulations.experiment import figures_from
+
+    for name in names():
+        fn = get(name).plot
+        if fn.__name__.startswith("figures_from("):
+            path = fn.__name__[len("figures_from('") : -2]
+            module, _, func = path.partition(":")
+            assert callable(getattr(importlib.import_module(module), func)), path
+    with pytest.raises(ValueError, match="module:function"):
+        figures_from("simulations.plots.gaussian")
+
+
+BAD_SETTING = {name: ("seed=-1", "seed must be") for name in names()}
+BAD_SETTING["feldman-examples"] = ("sweep_N=1", "sweep_N")
+
+
+@pytest.mark.parametrize("name", sorted(BAD_SETTING))
+def test_a_bad_setting_exits_2_with_one_line_and_leaves_nothing(name, tmp_path, capsys):
+    setting, needle = BAD_SETTING[name]
+    assert main(["run", name, "--quick", "--out", str(tmp_path), "--set", setting]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err and err.count("\n") == 1
+    assert not any(tmp_path.iterdir())

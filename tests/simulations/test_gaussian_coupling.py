@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 
 import numpy as np
 import pytest
@@ -19,8 +18,7 @@ from simulations.experiments import get, make_config
 from simulations.gaussian import GaussianMixture, GaussianSample, HardMarginSVM, label_posterior
 from simulations.gaussian.mlp import MLPSweep, train_sweep
 from simulations.gaussian.trials import TrialData, fresh_predictions, measure_predictions
-from simulations.plots.gaussian import gaussian_coupling_figures
-from simulations.results import read_npz
+from simulations.results import saved_form
 from simulations.training import MLP, predict_batched, train_batched, train_one
 
 TOY = gc.GaussianCoupling(
@@ -320,20 +318,9 @@ def test_non_separable_draw_is_reported_not_dropped():
     assert "not linearly separable in trial(s) [0, 1]" in text and "fitted in 0 of 2 trials" in text
 
 
-def test_cli_run_writes_results_and_figures_from_saved_data(tmp_path):
-    assert main(_args(tmp_path)) == 0
-    folder = tmp_path / "gaussian-coupling"
-    doc = json.loads((folder / "results.json").read_text())
-    assert (
-        doc["experiment"] == "gaussian-coupling" and doc["config"]["trials"] == 3 and len(doc["figures"]) == 2
-    )
-    for f in doc["figures"]:
-        assert (folder / f).stat().st_size > 10_000
-    redo = tmp_path / "redo"
-    redo.mkdir()
-    names = gaussian_coupling_figures(doc["results"], read_npz(folder / "arrays.npz"), redo)
-    assert names == doc["figures"] and all((redo / f).stat().st_size > 10_000 for f in names)
-    text = get("gaussian-coupling").report(doc["results"], None)
+def test_report_names_every_setting_from_the_saved_form(toy):
+    # run, redraw and resume through the CLI: tests/simulations/test_experiment_contract.py
+    text = get("gaussian-coupling").report(saved_form(toy[0]), None)
     assert "| 1-NN |" in text and "| MLP wd=0.03, 10 epochs |" in text and "separable in every trial" in text
 
 
@@ -390,14 +377,6 @@ def test_bad_config_values_raise_naming_the_field(field, value):
 def test_mlp_fields_must_come_together():
     with pytest.raises(ValueError, match="mlp_weight_decays, mlp_epochs"):
         dataclasses.replace(TOY, mlp_epochs=())
-
-
-def test_bad_setting_on_the_command_line_exits_2_with_one_line(tmp_path, capsys):
-    assert main(_args(tmp_path, ["mlp_seeds=0"])) == 2
-    err = capsys.readouterr().err
-    assert "mlp_seeds must be" in err and "Traceback" not in err and err.count("\n") == 1
-    assert not (tmp_path / "gaussian-coupling").exists()
-    assert not (tmp_path / ".gaussian-coupling.partial").exists()
 
 
 # ------------------------------------------------------------------------------ tailmem benchmark loo

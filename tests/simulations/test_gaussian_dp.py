@@ -5,20 +5,17 @@ checkpoint, figures from saved results, bad configs and the CLI."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 
 import numpy as np
 import pytest
 
 import theory
-from simulations.cli import main
 from simulations.experiments import gaussian_dp as gd
 from simulations.experiments import get, make_config
 from simulations.gaussian import PrivateLogistic
 from simulations.gaussian.logistic import private_logistic_path
-from simulations.plots.gaussian import gaussian_dp_figures
-from simulations.results import read_npz
+from simulations.results import saved_form
 
 TOY = gd.GaussianDP(
     N=30,
@@ -225,18 +222,9 @@ def test_trial_is_a_pure_function_of_config_and_index():
         np.testing.assert_array_equal(a[k], b[k])
 
 
-def test_cli_run_writes_results_and_figures_from_saved_data(tmp_path):
-    assert main(_args(tmp_path)) == 0
-    folder = tmp_path / "gaussian-dp"
-    doc = json.loads((folder / "results.json").read_text())
-    assert doc["experiment"] == "gaussian-dp" and doc["config"]["trials"] == 3 and len(doc["figures"]) == 3
-    for f in doc["figures"]:
-        assert (folder / f).stat().st_size > 10_000
-    redo = tmp_path / "redo"
-    redo.mkdir()
-    names = gaussian_dp_figures(doc["results"], read_npz(folder / "arrays.npz"), redo)
-    assert names == doc["figures"] and all((redo / f).stat().st_size > 10_000 for f in names)
-    text = get("gaussian-dp").report(doc["results"], None)
+def test_report_names_every_setting_from_the_saved_form(toy):
+    # run, redraw and resume through the CLI: tests/simulations/test_experiment_contract.py
+    text = get("gaussian-dp").report(saved_form(toy[0]), None)
     assert "| private logistic eps=0.1 |" in text and "implies eps-label-DP" in text
     assert "| DP-SGD eps=0.3 |" in text and "Poisson sampling q = 0.1" in text
 
@@ -283,10 +271,3 @@ def test_quick_config_is_valid_and_smaller():
 def test_bad_config_values_raise_naming_the_field(field, value):
     with pytest.raises(ValueError, match=field):
         dataclasses.replace(TOY, **{field: value})
-
-
-def test_bad_setting_on_the_command_line_exits_2_with_one_line(tmp_path, capsys):
-    assert main(_args(tmp_path, ["dp_draws=0"])) == 2
-    err = capsys.readouterr().err
-    assert "dp_draws must be" in err and "Traceback" not in err and err.count("\n") == 1
-    assert not (tmp_path / "gaussian-dp").exists() and not (tmp_path / ".gaussian-dp.partial").exists()

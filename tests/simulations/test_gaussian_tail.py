@@ -4,17 +4,14 @@ against the Ridge learner, resume from a checkpoint, figures from saved results,
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import numpy as np
 import pytest
 
-from simulations.cli import main
 from simulations.experiments import gaussian_tail as gt
 from simulations.experiments import get, make_config
 from simulations.gaussian import Ridge, make_mixture, sample
-from simulations.plots.gaussian import gaussian_tail_figures
-from simulations.results import read_npz
+from simulations.results import saved_form
 
 TOY = gt.GaussianTail(
     N=40,
@@ -208,19 +205,9 @@ def test_frequency_edges_cover_every_cluster():
     assert rare == 1
 
 
-def test_cli_run_writes_results_and_figures_from_saved_data(tmp_path):
-    assert main(_args(tmp_path)) == 0
-    folder = tmp_path / "gaussian-tail"
-    doc = json.loads((folder / "results.json").read_text())
-    assert doc["experiment"] == "gaussian-tail" and doc["config"]["trials"] == 3 and len(doc["figures"]) == 3
-    for f in doc["figures"]:
-        assert (folder / f).stat().st_size > 10_000
-    # the figures again, from the saved JSON (None for NaN) and arrays only
-    redo = tmp_path / "redo"
-    redo.mkdir()
-    names = gaussian_tail_figures(doc["results"], read_npz(folder / "arrays.npz"), redo)
-    assert names == doc["figures"] and all((redo / f).stat().st_size > 10_000 for f in names)
-    text = get("gaussian-tail").report(doc["results"], None)
+def test_report_names_every_setting_from_the_saved_form(toy):
+    # run, redraw and resume through the CLI: tests/simulations/test_experiment_contract.py
+    text = get("gaussian-tail").report(saved_form(toy[0]), None)
     assert "| ridge lam=0 (min-norm) |" in text and "| logistic C=1 |" in text
 
 
@@ -269,10 +256,3 @@ def test_quick_config_is_valid_and_smaller():
 def test_bad_config_values_raise_naming_the_field(field, value):
     with pytest.raises(ValueError, match=field):
         dataclasses.replace(TOY, **{field: value})
-
-
-def test_bad_setting_on_the_command_line_exits_2_with_one_line(tmp_path, capsys):
-    assert main(_args(tmp_path, ["fresh=0"])) == 2
-    err = capsys.readouterr().err
-    assert "fresh must be" in err and "Traceback" not in err and err.count("\n") == 1
-    assert not (tmp_path / "gaussian-tail").exists() and not (tmp_path / ".gaussian-tail.partial").exists()
