@@ -58,11 +58,11 @@ import numpy as np
 
 import theory
 from simulations.experiment import Context, experiment
-from simulations.experiments.gaussian_coupling_config import QUICK, GaussianCoupling, setting_label, settings
-from simulations.experiments.gaussian_report import coupling_report as report
 from simulations.feldman.measure import TauTable
 from simulations.gaussian import KNN, HardMarginSVM, KernelRidge, Logistic
+from simulations.gaussian.coupling_config import QUICK, GaussianCoupling, setting_label, settings
 from simulations.gaussian.mlp import MLPSweep
+from simulations.gaussian.report import coupling_report as report
 from simulations.gaussian.trials import (
     draw_trial,
     finding_threshold,

@@ -61,7 +61,8 @@ import numpy as np
 
 import theory
 from simulations.experiment import Context, experiment
-from simulations.experiments.gaussian_dp_config import (
+from simulations.gaussian import Logistic
+from simulations.gaussian.dp_config import (
     PRIVATE,
     QUICK,
     GaussianDP,
@@ -70,12 +71,11 @@ from simulations.experiments.gaussian_dp_config import (
     setting_label,
     settings,
 )
-from simulations.experiments.gaussian_report import dp_report as report
-from simulations.gaussian import Logistic
 from simulations.gaussian.dpsgd import dpsgd_path
 from simulations.gaussian.label_dp import ceiling, label_dp_cost
 from simulations.gaussian.logistic import private_logistic_path
 from simulations.gaussian.measure import frequency_bin
+from simulations.gaussian.report import dp_report as report
 from simulations.gaussian.trials import (
     draw_trial,
     finding_threshold,

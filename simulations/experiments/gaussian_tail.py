@@ -55,11 +55,11 @@ import numpy as np
 import theory
 from simulations.estimators.memorization import subset_masks
 from simulations.experiment import Context, experiment
-from simulations.experiments.gaussian_report import tail_report as report
-from simulations.experiments.gaussian_tail_config import QUICK, GaussianTail, setting_label, settings
 from simulations.feldman.measure import TauTable
 from simulations.gaussian import KNN, KernelRidge, Logistic, bayes_error, min_separation_over_scale
 from simulations.gaussian.measure import frequency_bin
+from simulations.gaussian.report import tail_report as report
+from simulations.gaussian.tail_config import QUICK, GaussianTail, setting_label, settings
 from simulations.gaussian.trials import (
     draw_trial,
     finding_threshold,
