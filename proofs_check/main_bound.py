@@ -27,13 +27,21 @@ What the enumeration shows (run ``python -m proofs_check``):
    (memorize-all, skip points seen <= L times, constant, flip singletons), meets the bound with
    EQUALITY, gap = 0: the covariance vanishes by the count-only posterior lemma.
 4. A learner whose decision at x depends on the other points' counts can have gap != 0 of
-   either sign. "Memorize only the most frequent points" has gap < 0: the expectation form with
-   constant :math:`\tau_\ell` FAILS (for [3, 1, 1], n = 3, fixed, m = 2: err = 133/625 = 0.2128
-   against the bound's 1499/6875 = 0.2180, gap = -36/6875). It skips singletons exactly when the other points'
-   counts say they are light. "Memorize all only if at most b distinct points are seen" has
-   gap > 0. The cause is that :math:`E[D(x) \mid S] \ne \tau_{c_x}` for N >= 3
-   (:func:`proofs_check.posterior.posterior_given_sample`), so the per-S statement with
-   constant :math:`\tau_\ell` also fails for some S even for local learners (``min_sample_slack``).
+   either sign, depending on the instance (claims registry, ``tailmem claims``). "Memorize only
+   the most frequent points" can have gap < 0, where the expectation form with constant
+   :math:`\tau_\ell` FAILS (for [3, 1, 1], n = 3, fixed, m = 2: err = 133/625 = 0.2128 against
+   the bound's 1499/6875 = 0.2180, gap = -36/6875; the smallest such instance found is
+   (1/2, 1/4, 1/4), n = 3: claim ``feldman.bound.expectation``); on others its gap is 0 (any
+   two-point prior with n = 1: claim ``derived.most-frequent.gap-negative``, refuted as a
+   general statement). It skips singletons exactly when the other points' counts say they are
+   light. "Memorize all only if at most b distinct points are seen" has gap > 0 on [3, 1, 1],
+   n = 3, and gap 0 where at most b points can be seen (n = 1: claim
+   ``derived.capacity.gap-positive``). The cause is that :math:`E[D(x) \mid S] \ne \tau_{c_x}`
+   for some priors of N >= 3 points (smallest found: (1/2, 1/4, 1/4), n = 2; claim
+   ``feldman.lemma.per-sample``), never for N = 2 (claim ``derived.lemma.per-sample.two-points``;
+   :func:`proofs_check.posterior.posterior_given_sample`), so the per-S statement with constant
+   :math:`\tau_\ell` also fails for some S even for local learners (``min_sample_slack``; claim
+   ``feldman.bound.per-sample``).
 """
 
 from __future__ import annotations

@@ -160,6 +160,26 @@ def _add_run(sub) -> None:
         "arrays.npz, or of every experiment of a reproduce folder (OUT), then rebuild its report.md.",
     )
     d.add_argument("folder", help="an experiment folder or a tailmem reproduce folder")
+    c = sub.add_parser(
+        "claims",
+        help="the claims registry: each claim, its scope, evidence and status",
+        description="Without options: the table of claims (docs/claims.md). --check: recompute every exact "
+        "status live (about 3 minutes on 2 cores) and read the statistical ones from --results DIR; "
+        "--check ID: one claim; --check ID --prior 1/2,1/3,1/6 --n 3 --classes 2: one exact claim on "
+        "your instance, with both sides in exact fractions.",
+    )
+    c.add_argument("--check", nargs="?", const="all", metavar="ID", help="check every claim, or claim ID")
+    c.add_argument("--results", help="a results folder (tailmem reproduce or run) for the statistical claims")
+    c.add_argument("--prior", help="with --check ID: the prior as fractions summing to 1, e.g. 1/2,1/3,1/6")
+    c.add_argument("--n", type=int, help="with --prior: draws n (1..8)")
+    c.add_argument("--classes", type=int, default=2, help="with --prior: classes m (2..4, default 2)")
+    c.add_argument(
+        "--variant", choices=("fixed", "iid"), default="fixed", help="with --prior (default fixed)"
+    )
+    out = c.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    out.add_argument("--markdown", action="store_true", help="print docs/claims.md")
+    _add_threads(c)
     b = sub.add_parser("benchmark", help="speed against a straightforward reference")
     b.add_argument(
         "which",
@@ -442,6 +462,58 @@ def _benchmark(args) -> int:
     return 0
 
 
+def _claims(args) -> int:
+    """``tailmem claims``: the table, or live checks (exit 1 when a live status differs from the
+    recorded one, or a user's instance fails the claim)."""
+    from simulations import claims as reg
+
+    if (args.prior is None) != (args.n is None):
+        raise ValueError("--prior and --n go together (with --check ID)")
+    if args.results is not None and args.check is None:
+        raise ValueError("--results: only with --check")
+    if args.prior is not None:
+        if args.check in (None, "all"):
+            raise ValueError("--prior: give the claim to check, --check ID")
+        out = reg.check_instance(args.check, args.prior, args.n, args.classes, args.variant)
+        if args.json:
+            print(json.dumps(out, indent=2))
+        else:
+            print(f"{out['claim']}: {out['statement']}\n  on {out['instance']}: {out['result']}")
+            for key in ("why", "lhs", "rhs", "detail"):
+                if out.get(key):
+                    print(f"  {key}: {out[key]}")
+        return 1 if out["result"] == "fails" else 0
+    if args.check is None:
+        if args.json:
+            print(json.dumps([reg.claim_record(c) for c in reg.REGISTRY], indent=2))
+        else:
+            print(
+                reg.claims_markdown() if args.markdown else reg.claims_table(),
+                end="" if args.markdown else "\n",
+            )
+        return 0
+    results = reg.read_results(args.results) if args.results is not None else None
+    chosen = None if args.check == "all" else [reg.get_claim(args.check)]
+
+    def show(row):
+        if not args.json:
+            if row["live"] == row["recorded"]:
+                mark = "ok"
+            elif row["agrees"]:
+                mark = f"(recorded {row['recorded']}: not resolved here)"
+            else:
+                mark = f"CONTRADICTS the recorded {row['recorded']}"
+            print(f"{row['id']:<38} {row['live']:<9} {mark}  {row['evidence']}", flush=True)
+
+    rows = reg.check_all(results, claims=chosen, progress=show)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        differ = ", ".join(r["id"] for r in rows if not r["agrees"]) or "none"
+        print(f"{len(rows)} claims checked; contradicting the recorded status: {differ}")
+    return 0 if all(r["agrees"] for r in rows) else 1
+
+
 def _out_of_memory(exc: RuntimeError) -> bool:
     """Whether torch's allocators (CPU, CUDA, cuBLAS, cuDNN) raised ``exc`` for want of memory."""
     text = str(exc)
@@ -482,6 +554,7 @@ def main(argv: list[str] | None = None) -> int:
         "redraw": _redraw,
         "list": _list,
         "benchmark": _benchmark,
+        "claims": _claims,
     }
     lower = "lower the sizes (tailmem list shows them; for trained models models_per_batch or batch_size)"
     try:

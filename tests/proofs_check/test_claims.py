@@ -1,0 +1,192 @@
+"""The claims registry (simulations/claims.py) and its exact checks (proofs_check/claims.py).
+
+Sources of the expected values: the exact enumeration itself (Fractions), checked here against
+the recorded statuses and counterexamples; docs/claims.md must be what the registry generates.
+The full counterexample search over every instance is the slow test; the default run searches
+each claim up to its recorded counterexample, or over a prefix of its instances.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from proofs_check.claims import EXACT_CLAIMS, Instance, instances, parse_prior, search
+from simulations import claims as reg
+from simulations.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+EXACT = [c for c in reg.REGISTRY if c.exact is not None]
+PREFIX = 60  # instances searched per verified claim in the default run (the smallest ones)
+
+
+def test_every_record_is_complete_and_every_exact_check_exists():
+    ids = [c.id for c in reg.REGISTRY]
+    assert len(ids) == len(set(ids))
+    for c in reg.REGISTRY:
+        assert c.status in reg.STATUSES and c.statement and c.scope and c.source and c.evidence
+        assert (c.exact is None) or (c.exact in EXACT_CLAIMS)
+        assert (c.reader is None) == (c.experiment is None)
+        if c.status == "refuted":
+            assert c.note, f"{c.id}: a refuted claim states its counterexample"
+    assert {c.exact for c in EXACT} == set(EXACT_CLAIMS) - {"feldman.bound.local-equality.three-classes"}
+
+
+def test_every_section_of_the_references_has_a_claim():
+    sources = " ".join(c.source for c in reg.REGISTRY)
+    for section in ("§1.1", "§1.2", "§1.3", "§1.4", "§2.1", "§2.2", "§3", "§4", "§5", "§6"):
+        assert section in sources, section
+
+
+def _recorded_instance(note: str) -> tuple[tuple[Fraction, ...], int] | None:
+    m = re.match(r"prior \(([^)]*)\), n = (\d+)", note)
+    if m is None:
+        return None
+    return tuple(Fraction(v) for v in m.group(1).split(", ")), int(m.group(2))
+
+
+@pytest.mark.parametrize("claim", EXACT, ids=lambda c: c.id)
+def test_recorded_exact_status_reproduces(claim):
+    exact = EXACT_CLAIMS[claim.exact]
+    if claim.status == "refuted":
+        # the search's first failure is the recorded counterexample (minimal in the search order)
+        _, inst, verdict = search(exact)
+        assert inst is not None and verdict.holds is False
+        recorded = _recorded_instance(claim.note)
+        assert recorded == (inst.values, inst.n), (claim.note, str(inst))
+    else:
+        checked, inst, _ = search(exact, limit=PREFIX)
+        assert inst is None and checked > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("claim", [c for c in EXACT if c.status == "verified"], ids=lambda c: c.id)
+def test_verified_exact_claims_hold_on_every_instance_of_their_scope(claim):
+    checked, inst, verdict = search(EXACT_CLAIMS[claim.exact])
+    assert inst is None, f"{inst}: {verdict}"
+    assert checked == sum(1 for _ in instances(EXACT_CLAIMS[claim.exact]))
+
+
+def test_live_recomputations_agree_with_their_records():
+    for c in reg.REGISTRY:
+        if c.compute is not None:
+            holds, text = c.compute()
+            assert ("verified" if holds else "refuted") == c.status, (c.id, text)
+
+
+def test_the_se_claim_is_refuted_by_the_exact_arithmetic():
+    # sqrt(1/(4 * 0.7 * 2000) + 1/(4 * 0.3 * 2000)) by hand: 1/5600 + 1/2400 = 1/1680; sqrt = 0.024398
+    assert reg._se_bound(2000) == pytest.approx((1 / 1680) ** 0.5, rel=1e-15)
+    assert reg._se_bound(2000) > 0.024
+
+
+def test_docs_claims_md_is_generated_from_the_registry():
+    path = REPO / "docs" / "claims.md"
+    assert path.read_text() == reg.claims_markdown(), (
+        "docs/claims.md is stale: tailmem claims --markdown > docs/claims.md"
+    )
+
+
+# ---------------------------------------------------------------------- one instance, from the CLI
+def test_instance_check_fails_holds_or_is_outside_with_exact_sides(capsys):
+    args = ["claims", "--check", "feldman.bound.expectation", "--prior", "1/2,1/4,1/4", "--n", "3", "--json"]
+    assert main(args) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["result"] == "fails" and out["lhs"] == "31/128" and out["rhs"] == "203/832"
+    args = ["claims", "--check", "feldman.bound.local-equality", "--prior", "1/2,1/3,1/6", "--n", "3",
+            "--classes", "3"]  # fmt: skip
+    assert main(args) == 0
+    assert "holds" in capsys.readouterr().out
+    assert (
+        main(
+            ["claims", "--check", "derived.lemma.per-sample.two-points", "--prior", "1/2,1/3,1/6", "--n", "2"]
+        )
+        == 0
+    )
+    assert "outside the scope" in capsys.readouterr().out
+
+
+def test_an_instance_check_computes_both_sides_independently():
+    # the posterior lemma on (2/3, 1/3), n = 1, fixed, by hand: E[D(x) | unseen] = E[D(1 - D)] / E[1 - D]
+    # = (2/9 + 2/9)/2 / (1/2) = 4/9 (and E[D(x) | seen once] = E[D^2] / E[D] = 5/9); the verdict
+    # shows the side with the largest residual, here the first (every residual is 0)
+    verdict = EXACT_CLAIMS["feldman.lemma.count"].check(Instance((Fraction(2, 3), Fraction(1, 3)), 1))
+    assert verdict.holds and verdict.lhs == "E[D(x) | c_x = 0] = 4/9" and verdict.rhs == "tau_0 = 4/9"
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (
+            ["--check", "feldman.lemma.cnt"],
+            "unknown claim id 'feldman.lemma.cnt'; did you mean feldman.lemma.count",
+        ),
+        (["--check", "feldman.lemma.count", "--prior", "1/2,1/3", "--n", "2"], "--prior must sum to 1"),
+        (
+            ["--check", "feldman.lemma.count", "--prior", "1/2,x", "--n", "2"],
+            "--prior must be comma-separated",
+        ),
+        (
+            ["--check", "feldman.lemma.count", "--prior", "1/2,1/2", "--n", "0"],
+            "--n must be an integer in [1, 8]",
+        ),
+        (["--check", "feldman.lemma.count", "--prior", "1/2,1/2", "--n", "2", "--classes", "5"], "--classes"),
+        (["--check", "feldman.lemma.count", "--prior", "1/2,1/2"], "--prior and --n go together"),
+        (["--check", "fz.removal", "--prior", "1/2,1/2", "--n", "2"], "not checked instance by instance"),
+        (["--prior", "1/2,1/2", "--n", "2"], "--prior: give the claim to check"),
+        (["--results", "."], "--results: only with --check"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, needle, capsys):
+    assert main(["claims", *args]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_parse_prior_takes_decimals_and_fractions():
+    assert parse_prior("0.5, 1/4,0.25") == (Fraction(1, 2), Fraction(1, 4), Fraction(1, 4))
+    with pytest.raises(ValueError, match="positive"):
+        parse_prior("1/2,1/2,0")
+
+
+# ---------------------------------------------------------------------- results folders
+def _results(tmp_path, name, results, version=None):
+    from simulations.results import package_version
+
+    (tmp_path / name).mkdir(parents=True)
+    doc = {"experiment": name, "results": results,
+           "provenance": {"tailmem_version": version or package_version()}}  # fmt: skip
+    (tmp_path / name / "results.json").write_text(json.dumps(doc))
+
+
+def test_statistical_status_is_read_from_a_results_folder(tmp_path, capsys):
+    # a removal folder where memorized removal costs 5 SE more than random at every threshold >= 0.5
+    conds = [
+        {"kind": "memorized", "threshold": t, "minus_random": {"mean": -0.05, "se": 0.01}} for t in (0.5, 0.9)
+    ]
+    conds.append({"kind": "memorized", "threshold": 0.1, "minus_random": {"mean": 0.05, "se": 0.01}})
+    _results(tmp_path, "removal", {"conditions": conds})
+    assert main(["claims", "--check", "fz.removal", "--results", str(tmp_path), "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    assert row["live"] == "supported" and row["agrees"] and "z = -5.0, -5.0" in row["evidence"]
+    # the opposite direction contradicts the recorded status: exit 1
+    for c in conds:
+        c["minus_random"]["mean"] = 0.05
+    (tmp_path / "removal" / "results.json").unlink()
+    (tmp_path / "removal").rmdir()
+    _results(tmp_path, "removal", {"conditions": conds})
+    assert main(["claims", "--check", "fz.removal", "--results", str(tmp_path)]) == 1
+    assert "CONTRADICTS the recorded supported" in capsys.readouterr().out
+
+
+def test_a_results_folder_of_another_version_or_without_results_is_refused(tmp_path, capsys):
+    assert main(["claims", "--check", "fz.removal", "--results", str(tmp_path)]) == 2
+    assert "holds no */results.json" in capsys.readouterr().err
+    _results(tmp_path, "removal", {"conditions": []}, version="0.0.1")
+    assert main(["claims", "--check", "fz.removal", "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "was written by tailmem 0.0.1" in err and err.count("\n") == 1
