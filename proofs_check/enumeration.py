@@ -1,7 +1,7 @@
 r"""Exact enumeration of Feldman's subpopulation mixture model on tiny instances.
 
 Every probability here is a :class:`fractions.Fraction`; nothing is sampled or rounded.
-Symbols (../shared/papers.md §1): a list of N nonnegative ``values`` (the frequency prior
+Symbols (docs/references.md §1): a list of N nonnegative ``values`` (the frequency prior
 :math:`\pi`), n draws, m classes. Source: Feldman (2020), arXiv 1906.05271, Section 2.
 
 The two variants of the model (:mod:`theory.priors`):
@@ -175,7 +175,7 @@ def tau_exact(law: dict[Fraction, Fraction], n: int, ell: int) -> Fraction:
     r"""Exact :math:`\tau_\ell = M(\ell+1, n-\ell) / M(\ell, n-\ell)` for ``ell`` in 0..n.
 
     ``ell = 0`` gives the expected frequency of an unseen point. Source: Feldman (2020),
-    arXiv 1906.05271, Section 2 (definition of tau_l); ../shared/papers.md §1.2.
+    arXiv 1906.05271, Section 2 (definition of tau_l); docs/references.md §1.2.
     """
     if not 0 <= ell <= n:
         raise ValueError(f"ell must be an integer in [0, n] = [0, {n}]; got {ell}")

@@ -1,7 +1,7 @@
 r"""Feldman's main bound, checked exactly by enumerating D, f and S on tiny instances.
 
 Source: Feldman (2020), "Does Learning Require Memorization? A Short Tale about a Long Tail",
-arXiv 1906.05271, Section 2 (main theorem); ../shared/papers.md §1.2. Setting: labels f(x) iid uniform over
+arXiv 1906.05271, Section 2 (main theorem); docs/references.md §1.2. Setting: labels f(x) iid uniform over
 m classes, no noise, D from the ``fixed`` or ``iid`` variant, S = n iid draws with their labels.
 A learner maps the counts of S and the observed labels to a label distribution at every point.
 

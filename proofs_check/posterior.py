@@ -1,7 +1,7 @@
 r"""The posterior lemma :math:`E[D(x) \mid x \text{ seen } \ell \text{ times}] = \tau_\ell`, checked exactly.
 
 Source: Feldman (2020), "Does Learning Require Memorization? A Short Tale about a Long Tail",
-arXiv 1906.05271, Section 2 (the posterior lemma); ../shared/papers.md §1.2.
+arXiv 1906.05271, Section 2 (the posterior lemma); docs/references.md §1.2.
 
 What the enumeration shows (run ``python -m proofs_check``):
 
@@ -12,7 +12,7 @@ What the enumeration shows (run ``python -m proofs_check``):
   With the ``fixed`` :math:`\bar\pi` used in the ``iid`` model the identity fails
   (:func:`posterior_lemma` with ``marginal=``: for [2, 1], n = 1 by 1/36, for [3, 1, 1],
   n = 2 by up to 0.080).
-- Conditioned on the whole data set S (the form papers.md states, "E[D(x) | S] = tau_l"), it is
+- Conditioned on the whole data set S (the form docs/references.md states, "E[D(x) | S] = tau_l"), it is
   NOT exact once N >= 3, in either variant: the other points' counts carry information about
   D(x) (:func:`posterior_given_sample`). Smallest case, [3, 1, 1], fixed, n = 2, S seen as
   counts (1, 1, 0): the unseen point has :math:`E[D \mid S] = 9/35` but :math:`\tau_0 = 11/45`.
@@ -159,7 +159,7 @@ class SamplePosterior:
 def posterior_given_sample(values: Sequence, n: int, *, variant: str = "fixed") -> SamplePosterior:
     r"""The posterior lemma conditioned on the whole data set: :math:`E[D(x) \mid S] = \tau_{c_x}`?
 
-    Feldman (2020), arXiv 1906.05271, Section 2, posterior lemma as summarised in ../shared/papers.md §1.2
+    Feldman (2020), arXiv 1906.05271, Section 2, posterior lemma as summarised in docs/references.md §1.2
     conditions on S. Enumerates every count vector of S (the order of S does not change the
     posterior) and every point; returns the exact largest deviation. It is 0 for N <= 2 and
     positive for the N = 3, 4 lists tried here (see the module docstring).

@@ -6,7 +6,7 @@ Write :math:`\mathrm{mass}_\ell = N\binom{n}{\ell}E[a^{\ell+1}(1-a)^{n-\ell}]
 = \tau_\ell\,E[\#\{x \text{ seen } \ell \text{ times}\}]` (:mod:`theory.quantities`).
 
 - opt: :math:`\sum_\ell \mathrm{mass}_\ell (1-\mathrm{acc}_\ell)`; without noise
-  :math:`(1-1/m)\cdot\mathrm{mass}_0` (../shared/papers.md §1.1).
+  :math:`(1-1/m)\cdot\mathrm{mass}_0` (docs/references.md §1.1).
 - Cost of leaving the points seen at most L times unfitted (the learner is Bayes-optimal
   elsewhere and guesses uniformly on them): :math:`\sum_{\ell\le L}\mathrm{mass}_\ell
   (\mathrm{acc}_\ell - 1/m)`. For L = 1 and no noise this is
@@ -171,7 +171,7 @@ def cost_memorization_limit(
 
     .. math:: \tau_1\,E[\#S_1]\;\kappa\;\max(0,\,1 - 1/m - \gamma)
 
-    Source: Feldman (2020) §1.3 of ../shared/papers.md [summary]. ``gamma`` >= 0.
+    Source: Feldman (2020) §1.3 of docs/references.md [summary]. ``gamma`` >= 0.
     """
     n, m, kappa, variant = _check_common(n, classes, kappa, variant)
     gamma = check_finite("gamma", gamma, low=0.0)

@@ -1,6 +1,6 @@
 r"""Uniform labels with uniform label noise: the Bayes accuracy on a point seen :math:`\ell` times.
 
-Model (../shared/papers.md §1.1): the true label :math:`f(x)` is uniform over m classes; each
+Model (docs/references.md §1.1): the true label :math:`f(x)` is uniform over m classes; each
 observed copy of x carries :math:`f(x)` with probability :math:`\kappa` and otherwise a uniform
 random label (which may again be :math:`f(x)`). So an observed label equals :math:`f(x)` with
 probability :math:`s = \kappa + (1-\kappa)/m` and each other label with :math:`o = (1-\kappa)/m`.
@@ -105,7 +105,7 @@ def singleton_confidence(classes: int, kappa: float) -> float:
     r"""conf for a singleton under uniform noise: the posterior of the observed label minus the
     largest posterior of any other label, :math:`s - o = \kappa`.
 
-    Source: Feldman (2020), label-noise version of the main theorem; ../shared/papers.md §1.2.
+    Source: Feldman (2020), label-noise version of the main theorem; docs/references.md §1.2.
     """
     check_int("classes", classes, low=2)
     return check_prob("kappa", kappa)

@@ -2,7 +2,7 @@ r"""Frequency priors of Feldman's subpopulation mixture model.
 
 A frequency prior :math:`\pi` is a list of :math:`N` nonnegative numbers, one per point of the
 domain :math:`X` (a subpopulation). Two variants of the model turn it into a distribution
-:math:`D` over :math:`X` (Feldman 2020, arXiv 1906.05271, Section 2; ../shared/papers.md §1.1):
+:math:`D` over :math:`X` (Feldman 2020, arXiv 1906.05271, Section 2; docs/references.md §1.1):
 
 ``fixed``
     The normalised list :math:`q_i = p_i / \sum_k p_k`, assigned to the points in a uniformly

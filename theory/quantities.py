@@ -1,6 +1,6 @@
 r"""Frequency quantities of Feldman's model: :math:`\tau_\ell`, counts, masses, the tail bound.
 
-Symbols (../shared/papers.md): n training examples, N subpopulations, :math:`\bar\pi` the law of
+Symbols (docs/references.md): n training examples, N subpopulations, :math:`\bar\pi` the law of
 one point's frequency (fixed or iid variant, :mod:`theory.priors`), :math:`a\sim\bar\pi`.
 All quantities go through the log moments of :mod:`theory.moments`, so they are stable for N and
 n up to 1e8 and beyond.
@@ -64,7 +64,7 @@ def taus(prior: FrequencyPrior, n: int, ells, *, variant: str = "fixed") -> np.n
     (posterior lemma). Computed by :func:`theory.moments.moment_ratios` (one shift shared by
     numerator and denominator: no underflow, ~1e-15 relative error even at n ~ 1e9 under the
     fixed variant). NaN where no point can be seen exactly l times.
-    Source: Feldman (2020), arXiv 1906.05271, Section 2; ../shared/papers.md §1.2.
+    Source: Feldman (2020), arXiv 1906.05271, Section 2; docs/references.md §1.2.
     """
     ells = [_check_n_l(n, l, l_low=1)[1] for l in ells]
     t = moment_ratios(prior, [(l, n - l) for l in ells], variant=variant)
@@ -126,7 +126,7 @@ def tail_weight(prior: FrequencyPrior, low: float, high: float) -> float:
     .. math:: \mathrm{weight}(\bar\pi,[\beta_1,\beta_2]) = N\,E_{a\sim\bar\pi}[a\,1(\beta_1\le a\le\beta_2)]
 
     ``low`` >= 0 (0 opens the window at zero) and ``high`` >= ``low``, both finite.
-    [summary] ../shared/papers.md §1.2 leaves the exact form unverified; this is the reading in
+    [summary] docs/references.md §1.2 leaves the exact form unverified; this is the reading in
     which weight is a probability mass (it equals 1 for the uniform prior with N = n).
     """
     low = check_finite("low", low, low=0.0)
@@ -143,7 +143,7 @@ def tail_weight_bound(prior: FrequencyPrior, n: int) -> float:
 
     .. math:: \tau_1 \ge \frac{1}{5n}\,\mathrm{weight}\big(\bar\pi, [\tfrac{1}{3n}, \tfrac{2}{n}]\big)
 
-    [summary] ../shared/papers.md §1.2 ("exact form unverified"): tests check it against the
+    [summary] docs/references.md §1.2 ("exact form unverified"): tests check it against the
     exact :math:`\tau_1` over random priors with Hypothesis.
     """
     n = check_int("n", n, low=1)

@@ -1,13 +1,13 @@
 r"""Sparse signed features with power-law frequencies: the linear model of Zhou, Ma, Ge (2025).
 
-Source: arXiv 2510.16322 as summarised in ../shared/papers.md §4 (tagged [summary]). An example
+Source: arXiv 2510.16322 as summarised in docs/references.md §4 (tagged [summary]). An example
 is :math:`x \in \{0, +1, -1\}^d`; coordinate :math:`i = 1, \dots, d` is nonzero with probability
 
 .. math:: p_i = \min\Big(1, \frac{s\, i^{-\alpha}}{Z_\alpha}\Big), \qquad
           Z_\alpha = \sum_{i=1}^{d} i^{-\alpha},
 
 independently of the other coordinates, and its sign is uniform on :math:`\{+1, -1\}`.
-**Normaliser.** :math:`Z_\alpha` is the finite sum over the d coordinates, the choice papers.md
+**Normaliser.** :math:`Z_\alpha` is the finite sum over the d coordinates, the choice docs/references.md
 marks as "assumed" (the paper's own constant was not available). With it
 :math:`\sum_i p_i = s` exactly when no :math:`p_i` is clipped (:math:`s \le Z_\alpha`); for
 :math:`s > Z_\alpha` (e.g. s = 5 with :math:`\alpha \ge 1.3` at d = 10^4) the first coordinates
@@ -83,7 +83,7 @@ def head_size(p: np.ndarray, n: int, head_count: float = 10.0) -> int:
     r"""k = the largest i (1-based) with :math:`n p_i \ge` ``head_count``; 0 if there is none.
 
     ``p`` is nonincreasing, so the head is the prefix of coordinates expected at least
-    ``head_count`` times among n examples (papers.md §4: "k set by n p_k = 10").
+    ``head_count`` times among n examples (docs/references.md §4: "k set by n p_k = 10").
     """
     n = check_int("n", n, low=1)
     head_count = check_finite("head_count", head_count, low=0.0, low_open=True)
@@ -91,7 +91,8 @@ def head_size(p: np.ndarray, n: int, head_count: float = 10.0) -> int:
 
 
 def power_beta(d: int, exponent: float = 0.1) -> np.ndarray:
-    r"""The target :math:`\beta^*_i = i^{-\text{exponent}}`, i = 1..d (papers.md §4: exponent 0.1)."""
+    r"""The target :math:`\beta^*_i = i^{-\text{exponent}}`, i = 1..d (docs/references.md §4:
+    exponent 0.1)."""
     d = check_int("d", d, low=1, high=10**7)
     exponent = check_finite("beta_exponent", exponent, low=0.0, high=10.0)
     return np.arange(1, d + 1, dtype=np.float64) ** -exponent

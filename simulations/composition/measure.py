@@ -181,7 +181,7 @@ def ood_loss(beta_hat: np.ndarray, beta: np.ndarray, points: CompositionPoints) 
 
 def theory_rate(alpha: float, n: int, d: int, s: float) -> float:
     r"""The [summary] rate of the noiseless test loss, :math:`s(\ln^2 d/(ns))^{1 - 1/\alpha}`
-    (natural log; papers.md §4). Its constant is unknown: compare shapes via :func:`fit_constant`.
+    (natural log; docs/references.md §4). Its constant is unknown: compare shapes via :func:`fit_constant`.
 
     Computed in log space; for alpha < 1 the exponent is negative (the rate is stated for
     alpha > 1) and the value may exceed the float range: then ``inf``, not an error."""

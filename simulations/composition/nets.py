@@ -1,6 +1,6 @@
 r"""Networks for the three-digit-sum task: per-channel encoders with four aggregations.
 
-Zhou, Ma, Ge (2025), ../shared/papers.md §4 [summary]: per-channel encoders combined by Sum,
+Zhou, Ma, Ge (2025), docs/references.md §4 [summary]: per-channel encoders combined by Sum,
 Linear or 2-layer aggregation compose; a Cross-channel model (channels mixed in the first
 layer) does not. Here, for an item :math:`x = (x_1, x_2, x_3)` of three 28x28 images:
 

@@ -6,7 +6,7 @@ MNIST label. Digits are drawn with Zipf frequencies
 
 .. math:: P(\text{digit} = d) = \frac{(d+1)^{-a}}{\sum_{e=0}^{9} (e+1)^{-a}},\qquad d = 0,\dots,9,
 
-so '9' is the rarest (../shared/papers.md §4 [summary]: "digit frequencies Zipf ('9' rarest)").
+so '9' is the rarest (docs/references.md §4 [summary]: "digit frequencies Zipf ('9' rarest)").
 
 **One-shot symbols.** Omniglot is not available offline, so the one-shot symbols are K
 Fashion-MNIST images (distinct, drawn from its training split), each given a value uniform in

@@ -2,7 +2,7 @@ r"""Exact leave-one-out memorization for deterministic learners: the truth the s
 estimator is audited against on small problems.
 
 For a deterministic learner A, mem(A, S, i) = 1[A(S)(x_i) = y_i] - 1[A(S \ i)(x_i) = y_i]
-(../shared/papers.md §1.3). Closed forms: k-nearest neighbours (drop i from its own neighbour
+(docs/references.md §1.3). Closed forms: k-nearest neighbours (drop i from its own neighbour
 list) and ridge regression on one-hot targets (the linear-smoother identity
 f_{-i}(x_i) = (f(x_i) - H_ii Y_i) / (1 - H_ii), H = X (X^T X + lambda I)^{-1} X^T); and a generic
 refit loop for any ``fit_predict`` on tiny problems.

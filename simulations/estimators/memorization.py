@@ -3,14 +3,14 @@ r"""Subsampled memorization and influence estimators (Feldman & Zhang 2020, arXi
 t models are trained on random subsets I_1..I_t of the n training examples (``masks``, shape
 (t, n), True where example i is in I_k). Given the models' correctness on the training examples
 (``correct``, shape (t, n), 0/1 or the probability of the true label) and on test examples
-(shape (t, k)), ../shared/papers.md §2.1:
+(shape (t, k)), docs/references.md §2.1:
 
 .. math:: \widetilde{\mathrm{mem}}(i) = \frac{\sum_k 1[i\in I_k]\,c_{k,i}}{\sum_k 1[i\in I_k]}
           - \frac{\sum_k 1[i\notin I_k]\,c_{k,i}}{\sum_k 1[i\notin I_k]}
 
 and infl~(i, j) likewise on test example j. All n (or n x k) estimates come from the same t
 models. The standard error of each estimate is sqrt(v_in / t_in + v_out / t_out) (our
-derivation, papers.md §2.1): for 0/1 correctness v = p~(1 - p~) at the Laplace-smoothed rate
+derivation, docs/references.md §2.1): for 0/1 correctness v = p~(1 - p~) at the Laplace-smoothed rate
 p~ = (successes + 1) / (models + 2) of each group (never 0 when all outcomes agree), else the
 sample variance; at ratio r it is at most about sqrt(1/(4 r t) + 1/(4 (1 - r) t)).
 """
@@ -242,7 +242,7 @@ def high_influence_pairs(
     mem_threshold: float = 0.25,
     infl_threshold: float = 0.15,
 ) -> np.ndarray:
-    """Pairs (i, j) with mem~(i) >= 0.25, infl~(i, j) >= 0.15 and the same class (papers.md §2.2),
+    """Pairs (i, j) with mem~(i) >= 0.25, infl~(i, j) >= 0.15 and the same class (docs/references.md §2.2),
     as an int array (pairs, 2) sorted by decreasing influence."""
     infl = np.asarray(infl)
     ok = (np.asarray(mem)[:, None] >= mem_threshold) & (infl >= infl_threshold)

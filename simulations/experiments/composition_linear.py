@@ -1,6 +1,6 @@
 r"""Experiment ``composition-linear``: memorized tail features on unseen combinations (linear model).
 
-The linear model of Zhou, Ma, Ge (2025), arXiv 2510.16322, as summarised in ../shared/papers.md
+The linear model of Zhou, Ma, Ge (2025), arXiv 2510.16322, as summarised in docs/references.md
 §4 [summary] (:mod:`simulations.composition`): x in {0, +1, -1}^d with
 :math:`p_i = \min(1, s i^{-\alpha}/Z_\alpha)`, :math:`Z_\alpha = \sum_{i\le d} i^{-\alpha}` (the
 assumed normaliser), head = the first k features with :math:`n p_k \ge 10`,
@@ -177,7 +177,7 @@ def _g(x: float | None) -> str:
 
 
 def claims(cfg: CompositionLinear, rows: dict, sweeps: dict, fit: dict, shape: dict) -> list[dict]:
-    """Each [summary] claim of papers.md §4 beside the measurement that speaks to it (text only;
+    """Each [summary] claim of docs/references.md §4 beside the measurement that speaks to it (text only;
     the judgement is left to the reader of the report)."""
     out = []
     for sigma, keys in sweeps["alpha"].items():
@@ -369,7 +369,7 @@ def report(results: dict, cfg: CompositionLinear) -> str:
     fit = results["fit"]
     C = fit["constant"]
     lines = [
-        "Linear model of papers.md §4. ID loss = exact noiseless test loss sum_i p_i (beta_hat_i - "
+        "Linear model of docs/references.md §4. ID loss = exact noiseless test loss sum_i p_i (beta_hat_i - "
         "beta*_i)^2 (excess over the noise); OOD = signed sums of two tail features never together "
         "in a training example (seen: each in >= 1 example; once: each in exactly 1; unseen: control). "
         f"Recovered: |error| <= {results['recover_tol']:g} |beta*_i|. Mean ± SE over runs.",
@@ -443,7 +443,7 @@ def report(results: dict, cfg: CompositionLinear) -> str:
         "",
     ]
     lines += [
-        "Claims of papers.md §4 [summary] beside the measurements:",
+        "Claims of docs/references.md §4 [summary] beside the measurements:",
         "",
         "| claim | measured |",
         "| --- | --- |",

@@ -1,6 +1,6 @@
 r"""Experiment ``composition-nets``: sum networks on unseen combinations of rare and once-seen inputs.
 
-Zhou, Ma, Ge (2025), arXiv 2510.16322, as summarised in ../shared/papers.md §4 [summary]: three
+Zhou, Ma, Ge (2025), arXiv 2510.16322, as summarised in docs/references.md §4 [summary]: three
 MNIST digits stacked as channels, target their sum, Zipf digit frequencies with '9' rarest,
 test items holding an unseen '9'; per-channel encoders with Sum / Linear / 2-layer aggregation
 against a Cross-channel model; and a one-shot test (symbols seen once, tested in unseen pairs)
@@ -38,7 +38,7 @@ from theory._validate import check_finite, check_int
 
 __all__ = ["CompositionNets", "QUICK", "PUBLISHED_ONE_SHOT", "run", "report", "unavailable"]
 
-# ../shared/papers.md §4 [summary]: one-shot test loss at weight decay 0 vs 0.5 (Omniglot symbols)
+# docs/references.md §4 [summary]: one-shot test loss at weight decay 0 vs 0.5 (Omniglot symbols)
 PUBLISHED_ONE_SHOT = {
     "sum": (0.176, 2.874),
     "linear": (0.166, 1.554),
@@ -270,7 +270,7 @@ def summarize(cfg: CompositionNets, task, sq_err: dict, walls: dict, model_seeds
         "notes": [
             "one-shot symbols are Fashion-MNIST training images (Omniglot is not available offline)",
             "means and SEs over models with different initialisation and data order on one training draw",
-            "the published numbers are from ../shared/papers.md §4 [summary]; the paper's encoders, "
+            "the published numbers are from docs/references.md §4 [summary]; the paper's encoders, "
             "optimiser and symbol values are not given there, so only the ordering is comparable",
         ],
     }

@@ -1,6 +1,6 @@
 """Experiment ``feldman-bound``: Feldman's model simulated end to end, measured against the theory.
 
-Every trial draws (D, f, S) from the model (../shared/papers.md §1.1) and measures each learner
+Every trial draws (D, f, S) from the model (docs/references.md §1.1) and measures each learner
 exactly (no test sampling): test error, opt (the Bayes learner on the same trial), errn by count,
 the bound terms sum_l tau_l errn_l, memorization of every example and the generalization gap.
 Means carry standard errors over trials. Sweeps: n / N, the Zipf exponent, gamma, eps, label

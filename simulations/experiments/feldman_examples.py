@@ -1,6 +1,6 @@
 """Experiment ``feldman-examples``: Feldman's worked examples recomputed beside the published values.
 
-Both tables of ../shared/papers.md §1.4 (Zipf prior, exponent 1, 10 uniform classes, fixed
+Both tables of docs/references.md §1.4 (Zipf prior, exponent 1, 10 uniform classes, fixed
 variant as in the paper; the iid variant is shown beside it), and a sweep of :math:`\\tau_1 n`,
 the singleton fraction and the tail-weight lower bound against n/N for several exponents.
 Everything here is exact (no sampling), so no standard errors.
@@ -18,7 +18,7 @@ from theory._validate import check_finite, check_int
 
 __all__ = ["FeldmanExamples", "PUBLISHED_MAIN", "PUBLISHED_DISPARATE", "run", "report"]
 
-# ../shared/papers.md §1.4 [exact: recomputed there]: (key, published value, decimals shown,
+# docs/references.md §1.4 [exact: recomputed there]: (key, published value, decimals shown,
 # scale applied to our number before rounding)
 PUBLISHED_MAIN = [
     ("tau_1 * n", 0.4717, 4, "n"),
@@ -164,7 +164,7 @@ def run(cfg: FeldmanExamples, ctx: Context | None = None) -> tuple[dict, dict]:
 def report(results: dict, cfg: FeldmanExamples) -> str:
     """Markdown: the two tables beside the published values."""
     lines = [
-        "Zipf prior (exponent 1), 10 uniform classes. Published values: ../shared/papers.md §1.4 "
+        "Zipf prior (exponent 1), 10 uniform classes. Published values: docs/references.md §1.4 "
         "(fixed variant). *match* compares our fixed-variant number rounded to the digits shown.",
         "",
         "| quantity | published | fixed (ours) | iid (ours) | match |",

@@ -1,7 +1,7 @@
 r"""Experiment ``gaussian-coupling``: the coupling :math:`\lambda_\ell` of each learner and the
 mixture bound it gives.
 
-Feldman's mixture extension (arXiv 1906.05271, Section 3; ../shared/papers.md §1.2): a learner
+Feldman's mixture extension (arXiv 1906.05271, Section 3; docs/references.md §1.2): a learner
 is :math:`\lambda_\ell`-coupled if, for a training point whose cluster is seen :math:`\ell`
 times, the laws of its prediction at :math:`x_i` and at a fresh :math:`x' \sim M_{c_i}` are
 within :math:`1 - \lambda_\ell` in total variation; then

@@ -1,7 +1,7 @@
 r"""Experiment ``gaussian-dp``: the disparate effect of privacy and of regularization on rare
 clusters.
 
-Feldman (arXiv 1906.05271; ../shared/papers.md §1.3): an algorithm that cannot memorize pays on
+Feldman (arXiv 1906.05271; docs/references.md §1.3): an algorithm that cannot memorize pays on
 the long tail. Each trial draws a Gaussian mixture with Zipf frequencies and n training
 examples (:mod:`simulations.gaussian.trials`) and fits
 
@@ -42,7 +42,7 @@ over the m labels gives the bound; our derivation, the per-cluster form of Feldm
 cost). The ``ceiling`` of a group or bin is this bound averaged over its test points (given
 the sample's multiplicities). For the excess error over opt the theory gives
 ``theory.bound(prior, n, m, epsilon=eps).cost_memorization_limit``
-:math:`= \tau_1 E[\#S_1]\,\mathrm{conf}\,(1 - e^\varepsilon/m)_+` (singletons only, papers.md §1.3)
+:math:`= \tau_1 E[\#S_1]\,\mathrm{conf}\,(1 - e^\varepsilon/m)_+` (singletons only, docs/references.md §1.3)
 and, summing the per-cluster bound over every :math:`\ell`, ``cost_all_ell``
 :math:`= \sum_\ell \mathrm{mass}_\ell\,(\mathrm{acc}_\ell - e^{\ell\varepsilon}/m)_+`
 (:math:`\mathrm{acc}_\ell` the Bayes accuracy of a cluster seen :math:`\ell` times, 1 without

@@ -1,6 +1,6 @@
 r"""Experiment ``gaussian-tail``: regularization against rare-cluster accuracy and memorization.
 
-Feldman's mixture extension (arXiv 1906.05271, Section 3; ../shared/papers.md §1.2) on Gaussian
+Feldman's mixture extension (arXiv 1906.05271, Section 3; docs/references.md §1.2) on Gaussian
 clusters (:mod:`simulations.gaussian.model`): N clusters with Zipf frequencies (fixed variant:
 the normalised list randomly assigned), one uniform label each (or position labels), label
 noise :math:`\eta`. Each trial draws a fresh mixture, n training and ``n_test`` test examples
@@ -19,7 +19,7 @@ other setting's numbers unchanged. Per setting and trial it measures
 - exact leave-one-out memorization :math:`1[h_S(x_i) = y_i] - 1[h_{S\setminus i}(x_i) = y_i]` of
   every training example: closed form for ridge (one SVD for the whole lambda path) and kernel
   ridge, exact refit-free LOO for k-NN. For the MLPs, the *subsampled* estimator of Feldman &
-  Zhang (2020, arXiv 2008.03703; papers.md §2.1) from ``mlp_subsets`` models per weight decay on
+  Zhang (2020, arXiv 2008.03703; docs/references.md §2.1) from ``mlp_subsets`` models per weight decay on
   random subsets of ``mlp_ratio`` n examples (:func:`~simulations.estimators.memorization.
   subset_masks`): mem at that ratio, not leave-one-out; examples that are in every subset or in
   none are left out of its averages (counted). **Logistic regression: memorization is not

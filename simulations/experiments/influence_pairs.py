@@ -1,6 +1,6 @@
 r"""Experiment ``influence-pairs``: high-influence train/test pairs and their marginal utility.
 
-From the t subset models' correctness on the test split (../shared/papers.md §2.1),
+From the t subset models' correctness on the test split (docs/references.md §2.1),
 :math:`\widetilde{\mathrm{infl}}(i, j)` for every training example i and test example j is kept
 for the ``top`` most influential i of each j; a pair is *high-influence* when
 :math:`\widetilde{\mathrm{mem}}(i) \ge 0.25`, :math:`\widetilde{\mathrm{infl}}(i, j) \ge 0.15` and

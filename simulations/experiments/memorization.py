@@ -1,13 +1,13 @@
 r"""Experiment ``memorization``: subsampled mem~ of every training example (Feldman & Zhang 2020).
 
 t models are trained on random subsets of ratio r (:mod:`simulations.training.problem`);
-from their 0/1 correctness (../shared/papers.md §2.1)
+from their 0/1 correctness (docs/references.md §2.1)
 
 .. math:: \widetilde{\mathrm{mem}}(i) = \hat P[h(x_i) = y_i \mid i \in I]
                                         - \hat P[h(x_i) = y_i \mid i \notin I]
 
 with its standard error, and the held-out accuracy :math:`\hat P[h(x_i) = y_i \mid i \notin I]`
-(the C-score at ratio r, papers.md §3). Reported: the distribution of mem~, the estimates
+(the C-score at ratio r, docs/references.md §3). Reported: the distribution of mem~, the estimates
 against their standard errors (and a split-half check that those errors are right), the most
 and least memorized examples, mem~ against held-out accuracy, and on CIFAR-10 the Spearman
 correlation of held-out accuracy and of mem~ with the released C-scores.
@@ -153,7 +153,7 @@ def run(cfg: Memorization, ctx: Context | None = None) -> tuple[dict, dict]:
 
     With ``heldout_ratios``, t more models are trained at each of those ratios (own stores) and
     the per-example held-out accuracy averaged over all ratios is reported as a C-score proxy
-    (Jiang et al. average over ratios 0.1..0.9, papers.md §3).
+    (Jiang et al. average over ratios 0.1..0.9, docs/references.md §3).
     """
     workdir = (ctx or Context.for_config(cfg)).workdir
     cscores = None

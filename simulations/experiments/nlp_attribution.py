@@ -4,7 +4,7 @@ For the most memorized training sentences (largest :math:`\mathrm{mem}_{IF}`), i
 gradients of the score :math:`f_i` with respect to the token states entering the trainable head
 (:mod:`simulations.nlp.attribution`; baseline: the states of the all-[MASK] input of the same
 length; 50 steps), the completeness gap, and the faithfulness test of Zheng & Jiang (2022,
-../shared/papers.md §5): replace the top 10% attributed word pieces by [MASK], re-run the frozen
+docs/references.md §5): replace the top 10% attributed word pieces by [MASK], re-run the frozen
 encoder, and measure the share of the score removed, :math:`(f_i(x) - f_i(x_{masked}))/f_i(x)`,
 against masking as many random word pieces (paper, SST-2: 68.4% against about 48%). [CLS] and
 [SEP] are never masked; :math:`s_i = H^{-1}\nabla P(y_i|x_i)` stays that of the real input, as in
@@ -168,7 +168,11 @@ def run(cfg: NLPAttribution, ctx: Context | None = None) -> tuple[dict, dict]:
             "top": mean_se(red_top[ok]),
             "random": mean_se(red_rand[ok]),
             "top_minus_random": mean_se(red_top[ok] - red_rand[ok]),
-            "paper": {"top": 0.684, "random": 0.48, "note": "Zheng & Jiang (2022), SST-2, papers.md §5"},
+            "paper": {
+                "top": 0.684,
+                "random": 0.48,
+                "note": "Zheng & Jiang (2022), SST-2, docs/references.md §5",
+            },  # fmt: skip
         },
         "note": (
             f"The {H} most memorized SST-2 training sentences (of {n:,}), word pieces shaded by their "

@@ -11,7 +11,7 @@ Frozen all-MiniLM-L6-v2, a trainable attention head (:mod:`simulations.nlp`), sc
 
 Reported: Spearman between (a) and (b) with a bootstrap 95% interval, the most and least
 memorized sentences, and whether memorized sentences are atypical (nearest-neighbour label
-agreement, length). ../shared/papers.md §5.
+agreement, length). docs/references.md §5.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 r"""Experiment ``nlp-removal``: removing the most memorized SST-2 sentences against random ones.
 
-Zheng & Jiang (2022, ../shared/papers.md §5): removing the top-memorized X% of the training
+Zheng & Jiang (2022, docs/references.md §5): removing the top-memorized X% of the training
 sentences lowers test accuracy more than removing a random X% (SST-2: 88.33 with nothing
 removed; 87.52 vs 88.08 at 10%, 86.44 vs 87.20 at 50%). Here: the sentences are ranked by the
 influence score :math:`\mathrm{mem}_{IF}` of :mod:`simulations.experiments.nlp_memorization`
@@ -125,7 +125,7 @@ def run(cfg: NLPRemoval, ctx: Context | None = None) -> tuple[dict, dict]:
             "full": PAPER["full"],
             "memorized": {f"{k:g}": v for k, v in PAPER["memorized"].items()},
             "random": {f"{k:g}": v for k, v in PAPER["random"].items()},
-            "note": "Zheng & Jiang (2022), SST-2 test accuracy (%), papers.md §5",
+            "note": "Zheng & Jiang (2022), SST-2 test accuracy (%), docs/references.md §5",
         },
     }
     return res, {"mem_if": full["mem_if"], "dev_accuracy": acc}

@@ -1,6 +1,6 @@
 r"""Experiment ``removal``: does removing memorized examples hurt more than removing random ones?
 
-The protocol of Feldman & Zhang (2020), Figure 2 (../shared/papers.md §2.2): estimate mem~ from
+The protocol of Feldman & Zhang (2020), Figure 2 (docs/references.md §2.2): estimate mem~ from
 t subset models (:mod:`simulations.experiments.memorization`); for each threshold
 :math:`\theta`, remove the K examples with :math:`\widetilde{\mathrm{mem}} \ge \theta` from the
 whole training split, or K random examples instead; train R models on what is left (and R on

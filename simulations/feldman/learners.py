@@ -3,7 +3,7 @@ r"""Learners with controlled memorization, each giving its exact prediction law 
 A learner maps a batch to a :class:`Prediction`: the law of h(x) for every seen row (S, m), for
 the unseen (or unfitted) points of each block (T, B, m), and the exact memorization of every
 example, ``mem[s, t]`` = P_{h~A(S)}[h(x) = t] - P_{h~A(S minus one example (x, t))}[h(x) = t]
-for each seen row s and each label t observed there (../shared/papers.md §1.3). All examples at
+for each seen row s and each label t observed there (docs/references.md §1.3). All examples at
 the same point with the same label share one value, so mem is exact and costs O(S m) per label.
 
 - :class:`FitFrequent` (k = 1: *memorize-all*, the Bayes-optimal learner): the Bayes rule on the

@@ -19,7 +19,7 @@ For one trial (D, f, S) and a learner's law of h(x):
   (E[D(x) | x seen l times, labels] = tau_l), and Feldman's theorem says >= in general;
 - memorization of every example (exact, from the learner), its average, maximum and average
   per count l; train error on S; the generalization gap (noisy test error of A(S) - train
-  error). Feldman's identity (papers.md §1.3) uses A(S') with |S'| = n - 1: E[average mem] =
+  error). Feldman's identity (docs/references.md §1.3) uses A(S') with |S'| = n - 1: E[average mem] =
   E[gap] + err(n - 1) - err(n), and train_err + mem_avg is exactly the leave-one-out error;
 - accuracy by frequency bin: mean of P[h(x) = f(x)] over the points whose n D(x) lies in each bin.
 """

@@ -1,6 +1,6 @@
 r"""The generative process of Feldman's subpopulation model, batched over trials.
 
-One trial (../shared/papers.md §1.1): draw the distribution D over the N points of X from the
+One trial (docs/references.md §1.1): draw the distribution D over the N points of X from the
 frequency prior (variant ``fixed``: the normalised list randomly assigned; ``iid``: iid draws
 from the list, then normalised), draw the labelling f from the label prior, draw S = n iid
 examples x_i ~ D and observe y_i = f(x_i), each label replaced by a uniform random label with

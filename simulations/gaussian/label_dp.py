@@ -1,5 +1,5 @@
 r"""The label-DP ceiling on the accuracy at a cluster seen :math:`\ell` times, and the excess error
-it forces (Feldman 2020, arXiv 1906.05271; ../shared/papers.md §1.3, per-cluster form).
+it forces (Feldman 2020, arXiv 1906.05271; docs/references.md §1.3, per-cluster form).
 
 An algorithm that is :math:`(\varepsilon, \delta)`-label-DP (changing one training label moves the
 law of the output by at most :math:`e^\varepsilon` and :math:`+\delta`) is, by group privacy over

@@ -12,7 +12,7 @@ The learners with exact leave-one-out (:class:`KNN`, :class:`~simulations.gaussi
 :class:`~simulations.gaussian.ridge.KernelRidge`) also have ``loo_predict(x, y) -> labels``,
 whose entry i is :math:`f_{-i}(x_i)`, the prediction at :math:`x_i` of the learner trained on
 S without example i. For a deterministic learner the memorization score of Feldman (2020,
-arXiv 1906.05271; ../shared/papers.md §1.3) is then exact:
+arXiv 1906.05271; docs/references.md §1.3) is then exact:
 
 .. math:: \mathrm{mem}(A, S, i) = 1[f(x_i) = y_i] - 1[f_{-i}(x_i) = y_i] \in \{-1, 0, 1\}.
 """
@@ -160,7 +160,7 @@ def memorization(learner, x, y) -> np.ndarray:
     r"""Exact memorization scores :math:`\mathrm{mem}(i) = 1[f(x_i) = y_i] - 1[f_{-i}(x_i) = y_i]`.
 
     ``learner`` must be deterministic and have ``loo_predict`` (k-NN, ridge, kernel ridge);
-    returns (n,) int64 in {-1, 0, 1}. Source: Feldman (2020), arXiv 1906.05271 (papers.md §1.3),
+    returns (n,) int64 in {-1, 0, 1}. Source: Feldman (2020), arXiv 1906.05271 (docs/references.md §1.3),
     where the probabilities over the learner's randomness become indicators.
     """
     if not hasattr(learner, "loo_predict"):

@@ -1,5 +1,5 @@
 r"""Measurements of a learner on the Gaussian-mixture long tail: the quantities of Feldman's
-mixture extension (Feldman 2020, arXiv 1906.05271, Section 3; ../shared/papers.md §1.2).
+mixture extension (Feldman 2020, arXiv 1906.05271, Section 3; docs/references.md §1.2).
 
 Symbols: n training examples :math:`(x_i, y_i)` with clusters :math:`c_i \in \{0..N-1\}`;
 :math:`\pi_c` the cluster frequencies; m classes; :math:`\ell_c` = how many training examples
@@ -10,7 +10,7 @@ cluster c has (its multiplicity); :math:`\kappa = 1 - \eta` the keep-probability
   given S and the conditional Bayes error :math:`\mathrm{opt}(\pi, F \mid S)` when clusters
   behave like points (uniform labels, uniform noise).
 - :func:`accuracy_by_frequency`: test accuracy per log-spaced bin of :math:`n\pi_c` (the
-  reporting of Kandpal et al. 2023, papers.md §6).
+  reporting of Kandpal et al. 2023, docs/references.md §6).
 - :func:`coupling`, :func:`coupling_by_multiplicity`: the coupling :math:`\lambda` of a learner's
   prediction at :math:`x_i` and at fresh draws from :math:`M_{c_i}`.
 - :func:`errn_contributions`, :func:`errn_by_multiplicity`: :math:`\mathrm{errn}_S(A, \ell)`.
@@ -72,7 +72,7 @@ def cluster_counts(sample_train, N: int) -> np.ndarray:
 def label_posterior(cluster_train, y_train, N: int, classes: int, *, kappa: float = 1.0) -> np.ndarray:
     r"""(N, m) posterior of each cluster's own label :math:`\ell_c` given the training labels.
 
-    Model (papers.md §1.1, :mod:`theory.labels`): :math:`\ell_c` uniform over m classes, each
+    Model (docs/references.md §1.1, :mod:`theory.labels`): :math:`\ell_c` uniform over m classes, each
     observed label equals :math:`\ell_c` with probability :math:`s = \kappa + (1-\kappa)/m`
     and each other class with :math:`o = (1-\kappa)/m`; clusters are treated as points (the
     inputs x carry no information about :math:`\ell_c` beyond the cluster's identity). With
@@ -113,7 +113,7 @@ def opt_given_sample(frequencies, posterior) -> float:
     .. math:: \mathrm{opt}(\pi, F \mid S) = \sum_c \pi_c\,\big(1 - \max_t P(\ell_c = t \mid S)\big).
 
     Without noise it is :math:`(1 - 1/m)` times the frequency of the unseen clusters; its
-    expectation over the mixture and S is opt(pi, F) of :func:`theory.opt_error` (papers.md
+    expectation over the mixture and S is opt(pi, F) of :func:`theory.opt_error` (docs/references.md
     §1.1). ``frequencies``: (N,) :math:`\pi_c`; ``posterior``: (N, m) from :func:`label_posterior`.
     Assumes clusters are separated enough to behave like points (a test point's cluster is known).
     """
@@ -198,7 +198,7 @@ def coupling(pred_train, pred_fresh, *, classes: int | None = None) -> Coupling:
     .. math:: \lambda_i = 1 - \mathrm{TV}\big(\mathcal L(h(x_i)),\ \mathcal L(h(x'))\big),
               \qquad h \sim A(S),\ x' \sim M_{c_i},
 
-    the per-point quantity of Feldman's :math:`\lambda_\ell`-coupling (papers.md §1.2: an
+    the per-point quantity of Feldman's :math:`\lambda_\ell`-coupling (docs/references.md §1.2: an
     algorithm is :math:`\lambda_\ell`-coupled if this TV is at most :math:`1 - \lambda_\ell`
     for every point seen :math:`\ell` times).
 
@@ -301,7 +301,7 @@ def errn_contributions(pred_train, y_train, cluster_train, *, posterior=None) ->
     h ~ A(S) (the probability is their average).
 
     With ``posterior`` ((N, m), :func:`label_posterior`), the confidence-weighted version of
-    Feldman's label-noise theorem (papers.md §1.2):
+    Feldman's label-noise theorem (docs/references.md §1.2):
     :math:`e_i = \big(\max_t P(\ell_c = t\mid S) - E_h P(\ell_c = h(x_i)\mid S)\big)/\ell_c`.
     Without noise the posterior is the indicator of the observed label and both agree; with
     uniform noise a misfit singleton weighs :math:`\kappa` (the conf of the theorem).
@@ -367,7 +367,7 @@ class MixtureBound:
 
 
 def mixture_bound(opt: float, tau, errn, lam) -> MixtureBound:
-    r"""Feldman's lower bound for a :math:`\lambda_\ell`-coupled algorithm (papers.md §1.2):
+    r"""Feldman's lower bound for a :math:`\lambda_\ell`-coupled algorithm (docs/references.md §1.2):
 
     .. math:: \mathrm{err} \ \ge\ \mathrm{opt} + \sum_{\ell=1}^{L} \lambda_\ell\,\tau_\ell\,
               \mathrm{errn}_S(A, \ell).

@@ -25,9 +25,9 @@ weight_decay=wd[b], ...)`` up to float round-off (tested).
 :meth:`MLPSweep.fit_subsets` trains instead, per weight decay, one model on S and one on each of t
 random subsets (rows of ``masks``, e.g. :func:`~simulations.estimators.memorization.subset_masks`),
 for the subsampled memorization estimator of Feldman & Zhang (2020, arXiv 2008.03703;
-papers.md §2.1) over all n examples at once (:meth:`SubsetFit.memorization`).
+docs/references.md §2.1) over all n examples at once (:meth:`SubsetFit.memorization`).
 
-Memorization (Feldman 2020, arXiv 1906.05271; ../shared/papers.md §1.3), with the learner's
+Memorization (Feldman 2020, arXiv 1906.05271; docs/references.md §1.3), with the learner's
 randomness being the seed:
 
 .. math:: \mathrm{mem}(i) = \frac1R\sum_r 1[h_{r,S}(x_i) = y_i]

@@ -1,7 +1,7 @@
 r"""Gaussian-mixture long tail: Feldman's mixture extension with isotropic Gaussian clusters.
 
-The domain of Feldman's model (../shared/papers.md §1.1) is replaced by N subpopulations
-:math:`M_1, \dots, M_N` (Feldman 2020, arXiv 1906.05271, Section 3; papers.md §1.2, "Mixture
+The domain of Feldman's model (docs/references.md §1.1) is replaced by N subpopulations
+:math:`M_1, \dots, M_N` (Feldman 2020, arXiv 1906.05271, Section 3; docs/references.md §1.2, "Mixture
 extension"): cluster :math:`c` is the Gaussian :math:`M_c = \mathcal N(\mu_c, \sigma^2 I_d)`,
 drawn with probability :math:`\pi_c`, and carries one label :math:`\ell_c \in \{0..m-1\}`.
 An example is :math:`c \sim \pi`, :math:`x \sim M_c`, and its observed label is :math:`\ell_c`,

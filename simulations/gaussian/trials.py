@@ -8,7 +8,7 @@ examples from the trial's own stream ``np.random.SeedSequence(seed).spawn(trials
 frequency bin and per training multiplicity, :math:`\mathrm{errn}_\ell`, the coupling
 :math:`\hat\lambda_\ell` from fresh draws, and the mixture bound
 :math:`\sum_\ell \hat\lambda_\ell\tau_\ell\mathrm{errn}_\ell` of Feldman 2020, arXiv 1906.05271,
-Section 3; ../shared/papers.md §1.2). :func:`run_trials` runs trials through a checkpoint;
+Section 3; docs/references.md §1.2). :func:`run_trials` runs trials through a checkpoint;
 the aggregation helpers turn per-trial arrays into means and ratios with standard errors over
 trials.
 

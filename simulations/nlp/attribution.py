@@ -1,6 +1,6 @@
 r"""Token attribution of the memorization score: integrated gradients, completeness, masking.
 
-Following Zheng & Jiang (2022, ../shared/papers.md §5; their released ``compute_if_attr.py``),
+Following Zheng & Jiang (2022, docs/references.md §5; their released ``compute_if_attr.py``),
 the score of training example i as a function of the token states x entering the trainable
 part, with :math:`s_i = H^{-1}\nabla_\theta P(y_i \mid x_i)` held fixed (computed at the real
 input), is

@@ -16,7 +16,7 @@ weights of every token depend on all tokens), so integrated gradients reach each
 :math:`h_t`; cheap (2d multiply-adds per token and model); and small enough that its Hessian
 is computed exactly (:mod:`simulations.nlp.hessian`). With :math:`q = 0` it is mean pooling.
 It stands in for the paper's trainable DistilBERT layers 4-5 (Zheng & Jiang 2022,
-../shared/papers.md §5), some 10^4 times more costly per token; see docs/nlp.md.
+docs/references.md §5), some 10^4 times more costly per token; see docs/nlp.md.
 
 Initialisation (one model from one ``torch.Generator``): q = 0, then W and b from
 U(-1/sqrt(d), 1/sqrt(d)) in that order (PyTorch's nn.Linear).

@@ -18,7 +18,7 @@ its own label) is
       = \tfrac{P_i}{n}\, g_i^\top H^{-1}(g_i + \lambda\hat\theta),
 
 using :math:`\nabla P_i = -P_i g_i`, :math:`g_i = \nabla_\theta \ell_i`. Zheng & Jiang (2022,
-../shared/papers.md §5; their released ``compute_if.py``) compute
+docs/references.md §5; their released ``compute_if.py``) compute
 :math:`-s_i^\top\nabla(\ell_i + \lambda'\lVert\theta\rVert^2)` with :math:`s_i = H^{-1}\nabla P_i` by
 LiSSA: the same quantity without the 1/n (their :math:`\lambda'\lVert\theta\rVert^2` is our
 :math:`\frac\lambda2\lVert\theta\rVert^2` with :math:`\lambda = 2\lambda'`). For a non-convex

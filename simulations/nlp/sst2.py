@@ -2,7 +2,7 @@ r"""SST-2 (GLUE) from its TSV files, and the sentence-level training split of Zh
 
 GLUE's SST-2 ``train.tsv`` holds 67,349 labelled rows: the full training sentences of the Stanford
 Sentiment Treebank *and* the phrases of their parse trees (every phrase is a contiguous span of
-the tokens of its sentence). Zheng & Jiang (2022, arXiv 2203.12171; ../shared/papers.md §5) train
+the tokens of its sentence). Zheng & Jiang (2022, arXiv 2203.12171; docs/references.md §5) train
 on the 6,920 full sentences. The rule used here to recover them:
 
     a training row is a **sentence** iff its whitespace-token sequence is not a contiguous proper

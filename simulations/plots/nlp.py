@@ -12,7 +12,7 @@ from simulations.results import atomic_write_text
 
 __all__ = ["memorization_figures", "removal_figure", "attribution_figures", "attribution_html"]
 
-# Zheng & Jiang (2022), ../shared/papers.md §5 [exact]: SST-2 test accuracy (%) after removal
+# Zheng & Jiang (2022), docs/references.md §5 [exact]: SST-2 test accuracy (%) after removal
 PAPER_REMOVAL = {"full": 88.33, "memorized": {10: 87.52, 50: 86.44}, "random": {10: 88.08, 50: 87.20}}
 PAPER_FAITHFULNESS = {"top": 68.4, "random": 48.0}  # % of the score removed by masking 10% of tokens
 

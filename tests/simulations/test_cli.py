@@ -27,7 +27,7 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 
 def test_bound_json_reproduces_feldman_table(capsys):
-    # ../shared/papers.md §1.4: Zipf(1), N = n = 50,000, 10 classes, fixed variant
+    # docs/references.md §1.4: Zipf(1), N = n = 50,000, 10 classes, fixed variant
     rc = main(
         [
             "bound",
@@ -73,13 +73,13 @@ def test_bound_json_reproduces_feldman_table(capsys):
 
 
 def test_bound_epsilon_ln6_equals_gamma_half(capsys):
-    # papers.md §1.3: with 10 classes gamma = 0.5 corresponds to eps = ln 6, delta = 0
+    # docs/references.md §1.3: with 10 classes gamma = 0.5 corresponds to eps = ln 6, delta = 0
     main(["bound", "--N", "5000", "--n", "50000", "--gamma", "0.5", "--json"])
     g = json.loads(capsys.readouterr().out)["cost_memorization_limit"]
     main(["bound", "--N", "5000", "--n", "50000", "--epsilon", str(np.log(6)), "--json"])
     e = json.loads(capsys.readouterr().out)["cost_memorization_limit"]
     np.testing.assert_allclose(e, g, rtol=1e-12)
-    assert round(g, 4) == 0.0146  # papers.md §1.4 disparate table, base subgroup
+    assert round(g, 4) == 0.0146  # docs/references.md §1.4 disparate table, base subgroup
 
 
 def test_bound_table_is_readable(capsys):

@@ -86,7 +86,7 @@ def test_sample_structure_and_responses():
     runs=st.integers(1, 8),
 )
 def test_feature_frequencies_match_p_within_six_standard_errors(seed, alpha, s, n, d, runs):
-    # each count is Binomial(runs n, p_i) (papers.md §4: coordinates independent); features with
+    # each count is Binomial(runs n, p_i) (docs/references.md §4: coordinates independent); features with
     # expected count >= 30 on both sides are checked one by one, the rest pooled (their sum has
     # variance sum p(1-p) N). With ~3000 features and 25 examples, a false alarm at 6 SE (normal
     # tail 2e-9, a little more for the skewed binomial) has probability well below 1e-3.
@@ -233,7 +233,7 @@ def test_disjoint_supports_give_the_closed_form_and_recover_only_single_feature_
 
 @pytest.mark.parametrize("seed", range(5))
 def test_head_rows_of_full_rank_plus_one_tail_feature_per_row_recover_exactly(seed):
-    # The mechanism of papers.md §4, in a case where it is a theorem. Head H = {0..k-1}; "head
+    # The mechanism of docs/references.md §4, in a case where it is a theorem. Head H = {0..k-1}; "head
     # rows" involve only H and have rank k; every other row holds head features plus exactly one
     # tail feature, and each tail feature is in one such row. Any interpolant (noiseless) then has
     # beta_H = beta*_H (the head rows determine it) and, row by row, beta_j = beta*_j for every

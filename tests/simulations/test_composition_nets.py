@@ -1,7 +1,7 @@
 """The three-digit-sum task, its networks, the batched AdamW trainer and experiment composition-nets.
 
 Sources of the expected values:
-- the Zipf digit law p_d ~ (d+1)^-a is the task's definition (../shared/papers.md §4);
+- the Zipf digit law p_d ~ (d+1)^-a is the task's definition (docs/references.md §4);
 - the batched trainer is compared with torch.optim.AdamW training each model alone (float64);
 - the Sum architecture is additive over channels by construction (f(x) = sum_c g(x_c)).
 """

@@ -149,7 +149,7 @@ def test_tiny_case_against_exact_enumeration(variant):
 
 
 def test_disparate_effect_of_section_1_4_reproduced_by_simulation():
-    # ../shared/papers.md §1.4 [exact]: opt and the cost of a gamma = 0.5 limit per subgroup,
+    # docs/references.md §1.4 [exact]: opt and the cost of a gamma = 0.5 limit per subgroup,
     # published to 4 decimals (rounding adds 5e-5 to the tolerance).
     for name, N, n, pub_opt, pub_cost in PUBLISHED_DISPARATE:
         sim = simulate(
@@ -168,7 +168,7 @@ def test_disparate_effect_of_section_1_4_reproduced_by_simulation():
 
 
 def test_average_memorization_equals_generalization_gap():
-    # papers.md §1.3: E[average mem] = E[err_noisy(A(S'), |S'| = n - 1)] - E[train error]; with
+    # docs/references.md §1.3: E[average mem] = E[err_noisy(A(S'), |S'| = n - 1)] - E[train error]; with
     # n = 2000 the n vs n - 1 difference is far below the SE.
     sim = simulate(
         theory.zipf(1000), 2000, LabelPrior(5, kappa=0.8), LOCAL, trials=80, seed=3, batch_trials=40

@@ -52,7 +52,7 @@ def _law_at(b, pred, trial, point):
     ids=["uniform", "noisy", "skewed-noisy", "blocks"],
 )
 def test_memorization_equals_refitting_without_the_example(spec, labels):
-    # mem(A, S, i) = P[h(x_i) = y_i | A(S)] - P[h(x_i) = y_i | A(S \ i)] (papers.md §1.3), the second
+    # mem(A, S, i) = P[h(x_i) = y_i | A(S)] - P[h(x_i) = y_i | A(S \ i)] (docs/references.md §1.3), the second
     # term computed by actually running the learner on S without example i.
     prior = theory.zipf(12, 1.0)
     b = sample_batch(prior, 15, labels, trials=2, rng=np.random.default_rng(7))

@@ -36,7 +36,7 @@ def test_batch_invariants(variant, kappa):
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), kappa=st.floats(0.0, 1.0), m=st.integers(2, 6))
 def test_observed_label_noise_rate(seed, kappa, m):
-    # each observed label equals f(x) with probability kappa + (1 - kappa)/m (papers.md §1.1)
+    # each observed label equals f(x) with probability kappa + (1 - kappa)/m (docs/references.md §1.1)
     _, b = _batch(seed, N=100, n=2000, T=4, labels=LabelPrior(m, kappa=kappa))
     same = b.K[np.arange(b.ell.size), b.f[b.trial, b.point]].sum()
     p = kappa + (1 - kappa) / m

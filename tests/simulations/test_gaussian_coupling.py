@@ -190,7 +190,7 @@ def test_mlp_sweep_bad_fit_arguments_raise():
 def test_measure_predictions_hand_computed():
     # 3 clusters with frequencies 0.5, 0.3, 0.2 and labels 0, 1, 2; training clusters [0, 0, 1, 2]
     # (multiplicities 2, 1, 1), test clusters [0, 1, 2, 0, 1]; every number below by hand from the
-    # definitions in simulations.gaussian.measure (papers.md §1.2)
+    # definitions in simulations.gaussian.measure (docs/references.md §1.2)
     mix = GaussianMixture(np.eye(3, 2), np.array([0.5, 0.3, 0.2]), np.array([0, 1, 2]), 3, 1.0)
     tr = GaussianSample(x=np.zeros((4, 2)), y=np.array([0, 0, 1, 2]), cluster=np.array([0, 0, 1, 2]),
                         clean=np.ones(4, dtype=bool))  # fmt: skip

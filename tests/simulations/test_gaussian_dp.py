@@ -110,7 +110,7 @@ def test_ceiling_hand_values():
 
 def test_label_dp_cost_is_the_singleton_cost_when_only_singletons_are_constrained():
     # m = 10, eps = 1.2: e^1.2 = 3.32 < 10 <= e^2.4 = 11.02, so only l = 1 contributes and the sum
-    # equals theory.bound's cost tau_1 E[#S_1] (1 - e^eps / m) (papers.md §1.3)
+    # equals theory.bound's cost tau_1 E[#S_1] (1 - e^eps / m) (docs/references.md §1.3)
     prior = theory.zipf(500)
     got = gd.label_dp_cost(prior, 400, 10, 1.2)
     ref = theory.bound(prior, 400, 10, epsilon=1.2).cost_memorization_limit

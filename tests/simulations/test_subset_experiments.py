@@ -2,7 +2,7 @@
 
 Toy setting: scikit-learn's digits (1,437 training, 360 test images, no files needed), small
 MLPs, few epochs. Expected values come from the definitions: removal masks remove exactly the
-examples above the threshold; pairs satisfy the three conditions of Feldman & Zhang (papers.md
+examples above the threshold; pairs satisfy the three conditions of Feldman & Zhang (docs/references.md
 §2.2); resumed runs equal uninterrupted ones bit for bit (the store's contract).
 """
 
@@ -52,7 +52,7 @@ def test_memorization_toy_run_is_consistent(tmp_path):
     n, t = res["n_train"], res["models"]
     assert (n, res["n_test"], t) == (1437, 360, 48)
     assert arrays["mem"].shape == (n,) and np.isfinite(arrays["mem"]).all()
-    # mem~ = in-accuracy - held-out accuracy, example by example (definition, papers.md §2.1)
+    # mem~ = in-accuracy - held-out accuracy, example by example (definition, docs/references.md §2.1)
     sr = subset_run(cfg, tmp_path, log=_quiet)
     in_acc = (sr.correct_train * sr.masks).sum(0) / sr.masks.sum(0)
     np.testing.assert_allclose(arrays["mem"], in_acc - arrays["heldout"], atol=1e-12)

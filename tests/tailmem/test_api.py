@@ -1,5 +1,5 @@
 """``import tailmem``: the facade's functions against their sources, a planted memorization check,
-bad input, save/load and resume. Expected values: Feldman's table (../shared/papers.md §1.4, as in
+bad input, save/load and resume. Expected values: Feldman's table (docs/references.md §1.4, as in
 tests/theory), the theory's exact excess for local learners (docs/feldman.md), and labels we flip
 ourselves (their memorization must be near 1, that of typical points near 0)."""
 

@@ -1,6 +1,6 @@
 """Tests for theory/bounds.py: opt, the costs of not memorizing, and the BoundReport.
 
-Golden values: ../shared/papers.md §1.4 ("Numbers to reproduce exactly", tagged [exact]:
+Golden values: docs/references.md §1.4 ("Numbers to reproduce exactly", tagged [exact]:
 recomputed there from the definitions), compared rounded to the digits the table shows.
 Zipf prior p_i ~ 1/i, fixed variant (pi-bar uniform over the normalised list), uniform labels.
 """
@@ -24,20 +24,20 @@ KAPPAS = st.floats(min_value=0.0, max_value=1.0)
 # ---------------------------------------------------------------------- golden values (§1.4)
 @pytest.fixture(scope="module")
 def feldman_example():
-    """papers.md §1.4: Zipf exponent 1, N = n = 50,000, 10 classes, fixed variant."""
+    """docs/references.md §1.4: Zipf exponent 1, N = n = 50,000, 10 classes, fixed variant."""
     prior = theory.zipf(50_000, 1.0)
     return prior, theory.bound(prior, 50_000, 10, ells=10)
 
 
 def test_feldman_tau_1(feldman_example):
-    # papers.md §1.4 table: tau_1 * n = 0.4717
+    # docs/references.md §1.4 table: tau_1 * n = 0.4717
     prior, r = feldman_example
     assert round(r.tau_1 * 50_000, 4) == 0.4717
     assert round(theory.tau(prior, 50_000, 1) * 50_000, 4) == 0.4717
 
 
 def test_feldman_singleton_share(feldman_example):
-    # papers.md §1.4 table: singleton share of examples 17.04%
+    # docs/references.md §1.4 table: singleton share of examples 17.04%
     prior, r = feldman_example
     assert round(r.singleton_fraction * 100, 2) == 17.04
     assert round(theory.singleton_fraction(prior, 50_000) * 100, 2) == 17.04
@@ -45,14 +45,14 @@ def test_feldman_singleton_share(feldman_example):
 
 
 def test_feldman_cost_if_no_singleton_fitted(feldman_example):
-    # papers.md §1.4 table: cost if no singleton is fitted 7.23%
+    # docs/references.md §1.4 table: cost if no singleton is fitted 7.23%
     prior, r = feldman_example
     assert round(theory.cost_unfit(prior, 50_000, 10, up_to=1) * 100, 2) == 7.23
     assert round(r.cost_unfit_singletons * 100, 2) == 7.23
 
 
 def test_feldman_opt(feldman_example):
-    # papers.md §1.4 table: opt 15.34%
+    # docs/references.md §1.4 table: opt 15.34%
     prior, r = feldman_example
     assert round(r.opt_error * 100, 2) == 15.34
     assert round(theory.opt_error(prior, 50_000, 10).value * 100, 2) == 15.34
@@ -60,7 +60,7 @@ def test_feldman_opt(feldman_example):
 
 
 def test_feldman_least_frequent_point(feldman_example):
-    # papers.md §1.4: least frequent point 0.0877/n
+    # docs/references.md §1.4: least frequent point 0.0877/n
     _, r = feldman_example
     assert round(r.least_frequency_times_n, 4) == 0.0877
 
@@ -69,7 +69,7 @@ def test_feldman_least_frequent_point(feldman_example):
     ("ell", "digits", "want"), [(2, 3, 1.088), (3, 3, 2.007), (5, 3, 4.000), (10, 3, 9.000)]
 )
 def test_feldman_tau_l(feldman_example, ell, digits, want):
-    # papers.md §1.4: tau_2 n = 1.088, tau_3 n = 2.007, tau_5 n = 4.000, tau_10 n = 9.000
+    # docs/references.md §1.4: tau_2 n = 1.088, tau_3 n = 2.007, tau_5 n = 4.000, tau_10 n = 9.000
     prior, r = feldman_example
     assert round(r.tau[str(ell)] * 50_000, digits) == want
     assert round(theory.tau(prior, 50_000, ell) * 50_000, digits) == want
@@ -85,7 +85,7 @@ def test_feldman_tau_l(feldman_example, ell, digits, want):
     ids=["base", "fewer-samples", "more-subpopulations"],
 )
 def test_disparate_effect_table(N, n, opt, cost):
-    # papers.md §1.4 disparate-effect table, gamma = 0.5, 10 classes:
+    # docs/references.md §1.4 disparate-effect table, gamma = 0.5, 10 classes:
     # cost = tau_1 * E[#singletons] * (1 - 1/10 - gamma).
     prior = theory.zipf(N, 1.0)
     r = theory.bound(prior, n, 10, gamma=0.5)
@@ -99,7 +99,7 @@ def test_disparate_effect_table(N, n, opt, cost):
 
 @pytest.mark.parametrize(("N", "n"), [(5_000, 50_000), (5_000, 10_000), (25_000, 50_000), (50_000, 50_000)])
 def test_label_dp_ln6_equals_gamma_half(N, n):
-    # papers.md §1.3: with 10 classes, gamma = 0.5 corresponds to eps = ln 6, delta = 0
+    # docs/references.md §1.3: with 10 classes, gamma = 0.5 corresponds to eps = ln 6, delta = 0
     # (1 - e^eps/10 = 1 - 1/10 - 0.5 = 0.4).
     prior = theory.zipf(N, 1.0)
     gamma_cost = theory.cost_memorization_limit(prior, n, 10, gamma=0.5)
@@ -164,7 +164,7 @@ def test_opt_error_non_decreasing_as_kappa_decreases(values, n, m, k1, k2):
 @settings(max_examples=30, deadline=None)
 @given(values=PRIOR_LISTS, n=SIZES, m=CLASSES)
 def test_opt_error_closed_forms(values, n, m):
-    # kappa = 1: opt = (1 - 1/m) * E[unseen mass] (papers.md §1.1), exactly.
+    # kappa = 1: opt = (1 - 1/m) * E[unseen mass] (docs/references.md §1.1), exactly.
     # kappa = 0: labels carry nothing, opt = 1 - 1/m exactly, with no bracket (it used to be
     # reported as a wide bracket, e.g. 0.596 +- 0.304 for m = 10: test_opt_error_pure_noise_is_exact).
     prior = theory.from_counts(values)
@@ -207,7 +207,7 @@ def test_cost_memorization_limit_zero_beyond_one_minus_one_over_m(values, n, m, 
 @given(values=PRIOR_LISTS, n=SIZES, m=CLASSES, kappa=KAPPAS)
 def test_label_noise_scales_singleton_cost_by_kappa(values, n, m, kappa):
     # acc_1 - 1/m = kappa (1 - 1/m): the cost of unfitted singletons is kappa times the clean one
-    # (conf = kappa, papers.md §1.2). Absolute 1e-15: acc_1 - 1/m is a difference of O(1)
+    # (conf = kappa, docs/references.md §1.2). Absolute 1e-15: acc_1 - 1/m is a difference of O(1)
     # numbers, exact only to an ulp.
     prior = theory.from_counts(values)
     noisy = theory.cost_unfit(prior, n, m, up_to=1, kappa=kappa)
@@ -244,7 +244,7 @@ def test_cost_unfit_grows_with_up_to(values, n, m, kappa, up_to):
     values=PRIOR_LISTS, n=SIZES, m=CLASSES, kappa=KAPPAS, eps=st.floats(0.0, 5.0), delta=st.floats(0.0, 1.0)
 )
 def test_label_dp_cost_is_a_memorization_limit_cost(values, n, m, kappa, eps, delta):
-    # 1 - e^eps/m - delta = 1 - 1/m - gamma with gamma = (e^eps - 1)/m + delta (papers.md §1.3).
+    # 1 - e^eps/m - delta = 1 - 1/m - gamma with gamma = (e^eps - 1)/m + delta (docs/references.md §1.3).
     prior = theory.from_counts(values)
     gamma = math.expm1(eps) / m + delta
     np.testing.assert_allclose(

@@ -1,6 +1,6 @@
 """Tests for theory/iid.py: the iid variant of the model (each point draws its frequency from pi).
 
-References (../shared/papers.md §1.1, the exact model: iid draws, then normalisation):
+References (docs/references.md §1.1, the exact model: iid draws, then normalisation):
 exact enumeration of all N^N draws for tiny priors; the uniform prior (where both variants
 coincide); and a Monte Carlo average over sampled distributions D for a Zipf prior.
 """

@@ -1,6 +1,6 @@
 """Tests for theory/labels.py: Bayes accuracy on a point seen l times under uniform label noise.
 
-Model (../shared/papers.md §1.1): f(x) uniform over m classes; each observed copy keeps f(x)
+Model (docs/references.md §1.1): f(x) uniform over m classes; each observed copy keeps f(x)
 with probability kappa, else is a uniform random label. The reference enumerates all m^l label
 sequences in exact rational arithmetic and predicts the posterior argmax (ties uniform).
 """

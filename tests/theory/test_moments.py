@@ -1,7 +1,7 @@
 """Tests for theory/moments.py: log M(j, k) = log E_{a ~ pi-bar}[a^j (1-a)^k] and the ladder.
 
 Reference: the fixed variant's M(j, k) = (1/N) sum_i q_i^j (1 - q_i)^k by direct summation in
-50-digit mpmath over the normalised list (../shared/papers.md §1.2, the definition of tau_l).
+50-digit mpmath over the normalised list (docs/references.md §1.2, the definition of tau_l).
 """
 
 import math
@@ -139,7 +139,7 @@ def test_ladder_underflow_falls_back_to_log_moments(values, n, L):
 
 
 def test_ladder_zipf_example_uses_recurrence():
-    # Feldman's worked example (N = n = 50,000, ../shared/papers.md §1.4): mass near l/n, so the
+    # Feldman's worked example (N = n = 50,000, docs/references.md §1.4): mass near l/n, so the
     # recurrence path is taken; it must agree with the direct sums.
     prior, n, L = theory.zipf(50_000), 50_000, 10
     assert _ladder_fixed(prior, n, L) is not None

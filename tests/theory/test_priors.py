@@ -1,7 +1,7 @@
 """Tests for theory/priors.py: the frequency-prior constructors and their validation.
 
 Each constructor's normalised list is compared with the same list built directly in numpy from
-its definition (docstrings of theory/priors.py; ../shared/papers.md §1.1).
+its definition (docstrings of theory/priors.py; docs/references.md §1.1).
 """
 
 import math
@@ -42,7 +42,7 @@ def test_zipf_matches_numpy(N, exponent, offset):
 
 
 def test_zipf_feldman_example():
-    # Feldman's example (../shared/papers.md §1.4): p_i ~ 1/i, N = 50,000; q_N = 1/(N H_N).
+    # Feldman's example (docs/references.md §1.4): p_i ~ 1/i, N = 50,000; q_N = 1/(N H_N).
     prior = theory.zipf(50_000)
     q = prior.normalized()
     harmonic = float(mp.harmonic(50_000))

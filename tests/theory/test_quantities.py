@@ -1,6 +1,6 @@
 """Tests for theory/quantities.py: tau_l, the expected counts and masses, the tail-weight bound.
 
-References: every quantity is recomputed from its definition (../shared/papers.md §1.2) by direct
+References: every quantity is recomputed from its definition (docs/references.md §1.2) by direct
 summation over the normalised list in 50-digit mpmath arithmetic, which has no underflow and no
 cancellation at these sizes; the theory computes them in float64 log space.
 """
@@ -274,7 +274,7 @@ def priors_with_n(draw):
 @settings(max_examples=300, deadline=None)
 @given(case=priors_with_n())
 def test_tau_1_at_least_tail_weight_bound(case):
-    # [summary] ../shared/papers.md §1.2, "exact form unverified":
+    # [summary] docs/references.md §1.2, "exact form unverified":
     # tau_1 >= weight(pi-bar, [1/(3n), 2/n]) / (5n), weight = mass of frequencies in the window.
     prior, n = case
     t1 = theory.tau(prior, n, 1)
