@@ -337,7 +337,9 @@ def _tail_weight(inst: Instance) -> Verdict:
     law = prior_marginal(inst.values, variant=inst.variant)
     n = inst.n
     lo, hi = Fraction(1, 3 * n), Fraction(2, n)
-    weight = sum((p for a, p in law.items() if lo <= a <= hi), Fraction(0))
+    # weight(pi-bar, [lo, hi]) = N E[a 1(lo <= a <= hi)]: the frequency carried by the points in the
+    # window (theory.tail_weight's reading, 1 for the uniform prior with N = n)
+    weight = len(inst.values) * sum((p * a for a, p in law.items() if lo <= a <= hi), Fraction(0))
     tau1 = tau_exact(law, n, 1)
     return Verdict(
         tau1 >= weight / (5 * n), f"tau_1 = {tau1}", f"weight([1/(3n), 2/n]) / (5n) = {weight / (5 * n)}",

@@ -405,7 +405,7 @@ REGISTRY: tuple[Claim, ...] = (
         + "; beyond these instances open (exact form unverified in the sources)",
         f"{F}, Section 2 (references §1.2)",
         "exact enumeration; property test",
-        f"{PC}:feldman.tail.tau1-weight; tests/theory/test_quantities.py::test_tau_1_at_least_tail_weight_bound",
+        f"{PC}:feldman.tail.tau1-weight; tests/theory/test_quantities.py::test_tau_1_at_least_tail_weight_bound and ::test_tau_1_at_least_tail_weight_bound_at_the_extremes (priors within 1.2x of the bound)",
         "verified",
         exact="feldman.tail.tau1-weight",
     ),  # fmt: skip

@@ -284,6 +284,44 @@ def test_tau_1_at_least_tail_weight_bound(case):
     assert t1 >= b
 
 
+def _window_plus_dust(n: int, position: float, heavy: int, N: int = 10**12):
+    """``heavy`` points of frequency position / (3n) (in the window [1/(3n), 2/n] for position in
+    (1, 6)) and N - heavy points sharing the rest: frequencies ~1e-12, far below 1/n. The dust
+    dilutes tau_1 (a mean of the frequencies weighted by a (1 - a)^(n - 1)) while adding nothing
+    to the weight: the extreme case of the bound (derivation in the test below)."""
+    q = position / (3 * n)
+    light = (1 - heavy * q) / (N - heavy)
+    return theory.two_point(N, heavy_fraction=heavy / N, ratio=q / light)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(10, 10**4),  # heavy points carry at most 5 x 6 / (3n) <= 1 of the frequency
+    position=st.floats(1.0001, 5.999),
+    heavy=st.integers(1, 5),
+)
+def test_tau_1_at_least_tail_weight_bound_at_the_extremes(n, position, heavy):
+    # [summary] docs/references.md §1.2; claim feldman.tail.tau1-weight. Priors the random families
+    # above cannot reach: a few points in the window beside ~1e12 points of frequency ~1e-12.
+    prior = _window_plus_dust(n, position, heavy)
+    t1, b = theory.tau(prior, n, 1), theory.tail_weight_bound(prior, n)
+    target(b / t1, label="bound / tau_1")
+    assert b > 0 and t1 >= b
+
+
+def test_the_extreme_family_comes_within_a_fifth_of_the_bound():
+    # With one point at q = 1/(3n) carrying weight w and dust carrying 1 - w at frequency ~0:
+    # tau_1 ~ w q^2 c / (w q c + (1 - w) ...) -> q c (1 + O(w)) with c = (1 - q)^(n-1) ~ e^(-1/3),
+    # so tau_1 / (w / (5n)) -> 5 c / 3 = 1.194 as w = q -> 0 (n large). A constant 1/(4n) or
+    # 1/(3n) in place of 1/(5n) gives 0.955 or 0.717 < 1: the test above would fail (the mutation
+    # check, scripts/mutation_check.py, plants exactly these).
+    n = 1000
+    prior = _window_plus_dust(n, 1.0001, 1)
+    ratio = theory.tau(prior, n, 1) / theory.tail_weight_bound(prior, n)
+    assert ratio == pytest.approx(5 * (1 - 1.0001 / (3 * n)) ** (n - 1) / 3, rel=0.01)
+    assert 1.0 < ratio < 1.25
+
+
 def test_tail_weight_bound_uniform_N_equals_n():
     # Uniform prior with N = n: every frequency is exactly 1/n, inside [1/(3n), 2/n], so the
     # weight is 1 and the bound is 1/(5n), against tau_1 = 1/n.
