@@ -72,13 +72,27 @@ def pooled_ratio(a, b) -> tuple[np.ndarray, np.ndarray]:
 
 
 def pm(d: dict | None, digits: int = 4, *, style: str = "f") -> str:
-    """``mean ± se`` with ``digits`` decimals (``style="f"``) or significant digits (``"g"``);
-    an em dash for a missing mean, the mean alone for a missing SE."""
+    """``mean ± se`` rounded to what the SE resolves: the SE to one significant digit (two when
+    they start with 1, e.g. 0.0013), the mean to the same decimal place (``0.824 ± 0.009``); in
+    scientific notation with one exponent, ``(2.0 ± 2.0)e-06``, for SEs below 1e-4 or means of
+    1e5 and more. Without a usable SE (missing, 0, not finite) the mean alone with ``digits``
+    decimals (``style="f"``) or significant digits (``"g"``); an em dash for a missing mean.
+    """
     if not d or d.get("mean") is None:
         return "—"
+    mean, se = float(d["mean"]), d.get("se")
     fmt = f"{{:.{digits}{style}}}"
-    se = d.get("se")
-    return fmt.format(d["mean"]) + ("" if se is None else " ± " + fmt.format(se))
+    if se is None or not math.isfinite(float(se)) or float(se) <= 0 or not math.isfinite(mean):
+        return fmt.format(mean) + ("" if se is None else " ± " + fmt.format(float(se)))
+    se = float(se)
+    e = math.floor(math.log10(se))
+    lead = se / 10.0**e
+    sig = 2 if lead < 2 else 1  # 0.0013 keeps 13; 0.009 keeps 9
+    scale = 0 if (se >= 1e-4 and abs(mean) < 1e5) else math.floor(math.log10(abs(mean) if mean else se))
+    decimals = max(0, sig - 1 - (e - scale))
+    m, s = mean / 10.0**scale, se / 10.0**scale
+    body = f"{m:.{decimals}f} ± {s:.{decimals}f}"
+    return body if scale == 0 else f"({body})e{scale:+03d}"
 
 
 def _finite_pairs(a, b, what: str) -> tuple[np.ndarray, np.ndarray]:

@@ -52,11 +52,19 @@ def test_pooled_ratio_closed_form():
     assert not np.isfinite(r).any() and not np.isfinite(se).any()
 
 
-def test_pm_formats():
-    assert pm({"mean": 0.82412, "se": 0.00909}) == "0.8241 ± 0.0091"
-    assert pm({"mean": 1.5e-6, "se": 2e-7}, 3, style="g") == "1.5e-06 ± 2e-07"
+def test_pm_rounds_to_what_the_se_resolves():
+    # the SE to one significant digit (two when they start with 1), the mean to the same place
+    assert pm({"mean": 0.82412, "se": 0.00909}) == "0.824 ± 0.009"
+    assert pm({"mean": 0.5, "se": 0.0013}) == "0.5000 ± 0.0013"
+    assert pm({"mean": 2.9, "se": 0.98}) == "2.9 ± 1.0"
+    assert pm({"mean": -0.0112, "se": 0.0067}) == "-0.011 ± 0.007"
+    # tiny SEs and large means share one exponent
+    assert pm({"mean": 1.971e-6, "se": 1.971e-6}) == "(2.0 ± 2.0)e-06"
+    assert pm({"mean": 1.5e-6, "se": 2e-7}, 3, style="g") == "(1.5 ± 0.2)e-06"
+    # no usable SE: the mean with the given digits
     assert pm({"mean": None, "se": None}) == "—" and pm(None) == "—"
     assert pm({"mean": 1.0, "se": None}, 2) == "1.00"
+    assert pm({"mean": 1.0, "se": 0.0}, 2) == "1.00 ± 0.00"
 
 
 def test_spearman_of_a_monotone_map_and_its_interval():
