@@ -32,7 +32,7 @@ from fractions import Fraction
 from pathlib import Path
 
 __all__ = ["Claim", "REGISTRY", "claim_record", "K_SUPPORT", "STATUSES", "get_claim", "check_all", "check_instance",
-           "claims_table", "claims_markdown", "read_results"]  # fmt: skip
+           "claims_table", "claims_markdown", "read_results", "report_summary"]  # fmt: skip
 
 STATUSES = ("verified", "supported", "refuted", "open")
 K_SUPPORT = 3.0  # a statistical claim is supported (or refuted) beyond this many standard errors
@@ -173,14 +173,13 @@ def _read_pairs(r: dict) -> tuple[str, str]:
     found, expected = r["pairs_significant"], r["expected_false_pairs"]
     z = (found - expected) / math.sqrt(max(expected, 1.0))
     text = (
-        f"{found} pairs pass the thresholds against {expected:.1f} expected by chance (z = {z:+.1f}, Poisson)"
+        f"{found} pairs pass the thresholds against {expected:.3g} expected by chance (z = {z:+.1f}, Poisson)"
     )
     if z >= K_SUPPORT:
         return "supported", text
-    return (
-        "open",
-        text + "; not resolved at this size: the expected false pairs are not far below the pairs found",
-    )
+    if expected >= found:
+        return "open", text + "; not resolved at this size: the expected false pairs exceed the pairs found"
+    return "open", text + "; not resolved at this size"
 
 
 def _read_cscore_relation(r: dict) -> tuple[str, str]:
@@ -761,6 +760,26 @@ def check_instance(claim_id: str, prior: str, n: int, classes: int, variant: str
 
 
 # ---------------------------------------------------------------------- tables
+def report_summary(results: dict[str, dict]) -> str:
+    """The claims a results folder speaks to, as a markdown table for the top of report.md: each
+    statistical claim whose experiment ran, with its status read from these results beside the
+    status recorded from the documented full-size runs."""
+    rows = []
+    for c in REGISTRY:
+        if c.reader is None or c.experiment not in results:
+            continue
+        live, text = c.reader(results[c.experiment])
+        cell = text.replace("|", "/")
+        rows.append(f"| `{c.id}` | {c.statement} | **{live}** | {c.status} | {cell} |")
+    if not rows:
+        return ""
+    head = [
+        "| claim | statement | here | recorded (documented runs) | evidence from these results |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    return "\n".join(head + rows)
+
+
 def claims_table(claims=REGISTRY) -> str:
     """The registry as a plain-text table: id, status, statement."""
     width = max(len(c.id) for c in claims)

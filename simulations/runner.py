@@ -226,20 +226,37 @@ def write_report(out: Path) -> Path:
     """``out/report.md`` from ``out/reproduce.json`` and each experiment's results.json."""
     out = Path(out)
     meta = json.loads((out / "reproduce.json").read_text(encoding="utf-8"))
-    sections = []
+    sections, ran, skipped = [], {}, []
     for entry in meta["experiments"]:
         name = entry["name"]
         if entry.get("skipped"):
             title = entry.get("title", name)
             sections.append(f"## {title}\n\nExperiment `{name}` was skipped: {entry['skipped']}\n")
+            skipped.append(f"- `{name}`: {entry['skipped']}")
             continue
         doc = json.loads((out / name / "results.json").read_text(encoding="utf-8"))
+        ran[name] = doc["results"]
         sections.append(report_section(doc, name))
     prov = meta["provenance"]
     head = (
         f"# tailmem report\n\nMade by `{meta['command']}` with tailmem "
         f"{prov['tailmem_version']} at git revision {prov['git_revision']} on {prov['machine']}.\n\n"
+        f"## Summary\n\nRan {len(ran)} of {len(ran) + len(skipped)} experiments: "
+        + (", ".join(f"`{n}`" for n in ran) or "none")
+        + ".\n\n"
     )
+    if skipped:
+        head += "Skipped (each line says what it needs; `tailmem run NAME` with it includes it):\n\n"
+        head += "\n".join(skipped) + "\n\n"
+    from simulations.claims import K_SUPPORT, report_summary
+
+    table = report_summary(ran)
+    if table:
+        head += (
+            "What these results say about the claims of the claims registry (docs/claims.md): "
+            f"supported or refuted beyond {K_SUPPORT:g} SE, else open (often: not resolved at this "
+            "size); beside it, the status recorded from the documented full-size runs.\n\n" + table + "\n\n"
+        )
     atomic_write_text(out / "report.md", head + "\n".join(sections))
     return out / "report.md"
 

@@ -190,3 +190,11 @@ def test_a_results_folder_of_another_version_or_without_results_is_refused(tmp_p
     assert main(["claims", "--check", "fz.removal", "--results", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "was written by tailmem 0.0.1" in err and err.count("\n") == 1
+
+
+def test_report_summary_lists_the_claims_a_folder_speaks_to():
+    results = {"feldman-bound": {"bound_check": {"points": 5, "min_z": -1.0, "below_bound_by_4se": 0}}}
+    table = reg.report_summary(results)
+    assert "| `feldman.bound.simulation` |" in table and "**supported**" in table
+    assert "fz.removal" not in table  # its experiment did not run
+    assert reg.report_summary({}) == ""
