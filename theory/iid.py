@@ -193,7 +193,22 @@ def law_of_rest(prior: FrequencyPrior, *, lattice: int = DEFAULT_LATTICE) -> Sum
             return SumLaw(draws * vmin + vals * step, pmf, True, step)
     lo, hi = _window(x, w, draws)
     step = (hi - lo) / (lattice - 2)
-    vals, pmf = _convolve_power(x / step, w, draws, lo / step, lattice)
+    for _ in range(8):
+        # each draw is split between the lattice points below and above it, which can carry the
+        # sum past [lo, hi] (by up to one step per draw); the window of the split sum, by the same
+        # Chernoff bound, must fit the lattice, else the top of the law wraps onto its bottom
+        units = x / step
+        k = np.floor(units)
+        frac = units - k
+        split = np.concatenate([k, k + 1.0])
+        ws = np.concatenate([w * (1.0 - frac), w * frac])
+        lo_u, hi_u = _window(split[ws > 0], ws[ws > 0], draws)
+        if hi_u - lo_u + 2 <= lattice:
+            break
+        step *= (hi_u - lo_u + 2) / (lattice - 2)
+    else:
+        raise ArithmeticError("iid: the lattice window did not settle; increase the lattice")
+    vals, pmf = _convolve_power(x / step, w, draws, np.floor(lo_u), lattice)
     return SumLaw(draws * vmin + vals * step, pmf, False, step)
 
 

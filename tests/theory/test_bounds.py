@@ -6,6 +6,8 @@ Zipf prior p_i ~ 1/i, fixed variant (pi-bar uniform over the normalised list), u
 """
 
 import math
+from fractions import Fraction
+from itertools import product
 
 import numpy as np
 import pytest
@@ -13,12 +15,55 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import theory
+from proofs_check.enumeration import sample_table
+from proofs_check.main_bound import main_bound, memorize_all, skip_seen_at_most
 
 FREQ = st.floats(min_value=1e-6, max_value=1e3, allow_nan=False, allow_infinity=False)
 PRIOR_LISTS = st.lists(FREQ, min_size=2, max_size=40)
 SIZES = st.integers(min_value=1, max_value=10**6)
 CLASSES = st.integers(min_value=2, max_value=100)
 KAPPAS = st.floats(min_value=0.0, max_value=1.0)
+
+
+# ---------------------------------------------------------------------- exact enumeration
+@st.composite
+def tiny_instances(draw, max_points: int, max_n: int):
+    """(values, n, variant) small enough to enumerate D, f and S exactly: 1..max_points integer
+    entries (zeros, points never drawn, in the fixed variant only) and n in 1..max_n."""
+    variant = draw(st.sampled_from(["fixed", "iid"]))
+    low = 0 if variant == "fixed" else 1
+    values = draw(st.lists(st.integers(low, 6), min_size=1, max_size=max_points).filter(any))
+    return tuple(values), draw(st.integers(1, max_n)), variant
+
+
+def _enumerated_masses(values, n, variant) -> list[Fraction]:
+    """E[total frequency of the points seen l times], l = 0..n, exactly: summed over the sample
+    table of proofs_check.enumeration (every D and every count vector of the n draws)."""
+    table = sample_table(values, n, variant=variant)
+    mass = [Fraction(0)] * (n + 1)
+    for c, m in zip(table.counts, table.mass, strict=True):
+        for x, cx in enumerate(c):
+            mass[cx] += m[x]
+    return mass
+
+
+def _enumerated_accuracy(m: int, kappa: Fraction, ell: int) -> Fraction:
+    """P(Bayes prediction = f(x)) after ell noisy copies, over all m^ell label sequences: each copy
+    shows f(x) with probability kappa + (1 - kappa)/m, each other label with (1 - kappa)/m; the
+    prediction is the argmax of the likelihood, ties broken uniformly."""
+    same, other = kappa + (1 - kappa) / m, (1 - kappa) / m
+    acc = Fraction(0)
+    for seq in product(range(m), repeat=ell):
+        lik = [math.prod(same if s == y else other for s in seq) for y in range(m)]
+        winners = [y for y in range(m) if lik[y] == max(lik)]
+        acc += sum(Fraction(1, m) * lik[y] for y in winners) / len(winners)
+    return acc
+
+
+def _exact_close(got, exact: Fraction):
+    """A float against an exact Fraction: relative 1e-9 (the iid variant's FFT lattice); an
+    exact zero must come out below 1e-15."""
+    np.testing.assert_allclose(got, float(exact), rtol=1e-9, atol=1e-15)
 
 
 # ---------------------------------------------------------------------- golden values (§1.4)
@@ -118,24 +163,28 @@ def test_dp_memorization_gamma():
 
 
 # ---------------------------------------------------------------------- invariants
-@settings(max_examples=40, deadline=None)
-@given(values=PRIOR_LISTS, n=SIZES, m=CLASSES, kappa=KAPPAS, gamma=st.floats(0.0, 2.0))
-def test_probability_outputs_lie_in_unit_interval(values, n, m, kappa, gamma):
-    prior = theory.from_counts(values)
-    opt = theory.opt_error(prior, n, m, kappa=kappa)
-    outputs = [
-        opt.value,
-        theory.cost_unfit(prior, n, m, kappa=kappa),
-        theory.cost_unfit(prior, n, m, up_to=min(n, 5), kappa=kappa),
-        theory.cost_memorization_limit(prior, n, m, gamma=gamma, kappa=kappa),
-        theory.cost_label_dp(prior, n, m, epsilon=gamma, kappa=kappa),
-    ]
-    # Exact bounds, no rounding allowance: the outputs are clipped to their ranges (they came
-    # out a few ulps outside before: test_cost_unfit_never_negative below).
-    for v in outputs:
-        assert isinstance(v, float)
-        assert 0.0 <= v <= 1.0
-    assert 0.0 <= opt.halfwidth <= opt.value <= 1.0 - 1.0 / m
+@settings(max_examples=10, deadline=None)
+@given(
+    # main_bound needs every tau_l defined: two positive entries at least
+    instance=tiny_instances(max_points=3, max_n=3).filter(lambda i: sum(v > 0 for v in i[0]) >= 2),
+    m=st.integers(2, 3),
+)
+def test_opt_and_cost_unfit_are_errors_of_enumerated_learners(instance, m):
+    # Independent source: proofs_check.main_bound enumerates every D, all m^N labellings f and
+    # every count vector of S, err(A) = E[sum_x D(x) P(h(x) != f(x))] in exact fractions.
+    # Without noise memorize-all (observed label where seen, uniform guess elsewhere) is
+    # Bayes-optimal: it never errs on a seen point, and on an unseen one every prediction errs
+    # with probability 1 - 1/m. So opt = err(memorize-all), and the cost of leaving the points
+    # seen <= L times unfitted is err(skip-seen<=L) - err(memorize-all) (module docstring).
+    values, n, variant = instance
+    prior = theory.from_counts([float(v) for v in values])
+    best = main_bound(values, n, memorize_all(), m=m, variant=variant).err
+    opt = theory.opt_error(prior, n, m, variant=variant)
+    assert opt.halfwidth == 0.0
+    _exact_close(opt.value, best)
+    for up_to in range(1, n + 1):
+        skip = main_bound(values, n, skip_seen_at_most(up_to), m=m, variant=variant).err
+        _exact_close(theory.cost_unfit(prior, n, m, up_to=up_to, variant=variant), skip - best)
 
 
 def test_cost_unfit_never_negative():
@@ -162,17 +211,28 @@ def test_opt_error_non_decreasing_as_kappa_decreases(values, n, m, k1, k2):
 
 
 @settings(max_examples=30, deadline=None)
-@given(values=PRIOR_LISTS, n=SIZES, m=CLASSES)
-def test_opt_error_closed_forms(values, n, m):
-    # kappa = 1: opt = (1 - 1/m) * E[unseen mass] (docs/references.md §1.1), exactly.
-    # kappa = 0: labels carry nothing, opt = 1 - 1/m exactly, with no bracket (it used to be
-    # reported as a wide bracket, e.g. 0.596 +- 0.304 for m = 10: test_opt_error_pure_noise_is_exact).
-    prior = theory.from_counts(values)
-    clean = theory.opt_error(prior, n, m)
-    np.testing.assert_allclose(clean.value, (1 - 1 / m) * theory.unseen_mass(prior, n), rtol=1e-12)
-    assert clean.halfwidth == 0.0
-    blind = theory.opt_error(prior, n, m, kappa=0.0)
-    assert (blind.value, blind.halfwidth) == (1 - 1 / m, 0.0)
+@given(
+    instance=tiny_instances(max_points=4, max_n=4),
+    m=st.integers(2, 3),
+    kappa=st.one_of(st.sampled_from([Fraction(0), Fraction(1)]), st.fractions(0, 1, max_denominator=20)),
+)
+def test_opt_error_with_label_noise_matches_enumeration(instance, m, kappa):
+    # Derivation: f is iid uniform and independent of D and S, and each copy's noise is drawn
+    # independently, so the posterior of f(x) given S and every observed label depends on x's
+    # own labels only; the Bayes predictor errs at x with probability 1 - acc_{c_x}, acc_l the
+    # accuracy of the plurality vote over l noisy copies (acc_0 = 1/m). Hence
+    # opt = E[sum_x D(x) (1 - acc_{c_x})] = sum_l E[mass_l] (1 - acc_l).
+    # Independent source: E[mass_l] from the exact sample table (proofs_check.enumeration) and
+    # acc_l by enumerating all m^l label sequences in fractions (_enumerated_accuracy). kappa = 1
+    # and kappa = 0 are the closed forms (1 - 1/m) E[unseen mass] and 1 - 1/m.
+    values, n, variant = instance
+    mass = _enumerated_masses(values, n, variant)
+    want = sum((mass[ell] * (1 - _enumerated_accuracy(m, kappa, ell)) for ell in range(n + 1)), Fraction(0))
+    opt = theory.opt_error(
+        theory.from_counts([float(v) for v in values]), n, m, kappa=float(kappa), variant=variant
+    )
+    _exact_close(opt.value, want)
+    assert opt.halfwidth <= 1e-12  # every l <= n <= 150 is summed exactly: no bracket
 
 
 def test_opt_error_pure_noise_is_exact():
@@ -186,21 +246,36 @@ def test_opt_error_pure_noise_is_exact():
 
 
 @settings(max_examples=40, deadline=None)
-@given(values=PRIOR_LISTS, n=SIZES, m=CLASSES, kappa=KAPPAS, g1=st.floats(0.0, 2.0), g2=st.floats(0.0, 2.0))
-def test_cost_memorization_limit_non_increasing_in_gamma(values, n, m, kappa, g1, g2):
-    prior = theory.from_counts(values)
-    lo, hi = sorted((g1, g2))
-    c_lo = theory.cost_memorization_limit(prior, n, m, gamma=lo, kappa=kappa)
-    c_hi = theory.cost_memorization_limit(prior, n, m, gamma=hi, kappa=kappa)
-    assert c_hi <= c_lo
-
-
-@settings(max_examples=40, deadline=None)
-@given(values=PRIOR_LISTS, n=SIZES, m=CLASSES, kappa=KAPPAS, extra=st.floats(0.0, 5.0))
-def test_cost_memorization_limit_zero_beyond_one_minus_one_over_m(values, n, m, kappa, extra):
-    # A gamma >= 1 - 1/m limit costs nothing: random guessing already has memorization 1 - 1/m.
-    prior = theory.from_counts(values)
-    assert theory.cost_memorization_limit(prior, n, m, gamma=1 - 1 / m + extra, kappa=kappa) == 0.0
+@given(
+    instance=tiny_instances(max_points=4, max_n=4),
+    m=CLASSES,
+    kappa=KAPPAS,
+    gamma=st.floats(0.0, 2.0),
+    epsilon=st.floats(0.0, 5.0),
+    delta=st.floats(0.0, 1.0),
+)
+def test_memorization_limit_and_label_dp_costs_match_enumeration(instance, m, kappa, gamma, epsilon, delta):
+    # docs/references.md §1.3 [summary]: the cost of a gamma-memorization limit is
+    # tau_1 E[#S_1] kappa (1 - 1/m - gamma)_+ and of (eps, delta)-label-DP
+    # tau_1 E[#S_1] kappa (1 - e^eps/m - delta)_+. Here tau_1 E[#S_1], the expected total frequency
+    # of the singletons (posterior lemma), comes from the exact sample table
+    # (proofs_check.enumeration), not from the moments; gamma runs past 1 - 1/m, where the
+    # limit costs nothing (random guessing already has memorization 1 - 1/m).
+    values, n, variant = instance
+    singleton_mass = float(_enumerated_masses(values, n, variant)[1])
+    prior = theory.from_counts([float(v) for v in values])
+    np.testing.assert_allclose(
+        theory.cost_memorization_limit(prior, n, m, gamma, kappa=kappa, variant=variant),
+        singleton_mass * kappa * max(0.0, 1 - 1 / m - gamma),
+        rtol=1e-9,
+        atol=1e-15,
+    )
+    np.testing.assert_allclose(
+        theory.cost_label_dp(prior, n, m, epsilon, delta=delta, kappa=kappa, variant=variant),
+        singleton_mass * kappa * max(0.0, 1 - math.exp(epsilon) / m - delta),
+        rtol=1e-9,
+        atol=1e-15,
+    )
 
 
 @settings(max_examples=40, deadline=None)

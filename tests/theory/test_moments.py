@@ -5,6 +5,7 @@ Reference: the fixed variant's M(j, k) = (1/N) sum_i q_i^j (1 - q_i)^k by direct
 """
 
 import math
+from fractions import Fraction
 
 import mpmath as mp
 import numpy as np
@@ -69,12 +70,24 @@ def test_low_order_moments_are_exact():
     np.testing.assert_allclose(got, [0.0, -math.log(1000)], rtol=0, atol=1e-13)
 
 
-def test_log_moment_is_the_single_entry_of_log_moments():
-    prior = theory.zipf(500)
-    pairs = [(1, 499), (2, 100), (0, 7)]
-    vec = theory.log_moments(prior, pairs)
-    for (j, k), v in zip(pairs, vec, strict=True):
-        assert theory.log_moment(prior, j, k) == v
+@settings(max_examples=40, deadline=None)
+@given(
+    counts=st.lists(st.integers(0, 5), min_size=1, max_size=12).filter(any),
+    j=st.integers(0, 6),
+    k=st.integers(0, 60),
+)
+def test_log_moment_matches_exact_fractions(counts, j, k):
+    # Integer counts with repeats (stored as values with multiplicities) and zeros. Reference:
+    # M(j, k) = (1/N) sum_i (c_i/C)^j (1 - c_i/C)^k in exact fractions (C = sum c), its log taken
+    # from the integer numerator and denominator (no underflow). Absolute 1e-12 in the log.
+    q = [Fraction(c, sum(counts)) for c in counts]
+    exact = sum((x**j * (1 - x) ** k for x in q), Fraction(0)) / len(q)
+    got = theory.log_moment(theory.from_counts(counts), j, k)
+    if exact == 0:  # j > 0 and k > 0 with one positive entry (q = 1): every term is zero
+        assert got == -math.inf
+    else:
+        want = math.log(exact.numerator) - math.log(exact.denominator)
+        assert got == pytest.approx(want, rel=1e-15, abs=1e-12)
 
 
 @settings(max_examples=40, deadline=None)

@@ -6,6 +6,7 @@ cancellation at these sizes; the theory computes them in float64 log space.
 """
 
 import math
+from fractions import Fraction
 
 import mpmath as mp
 import numpy as np
@@ -14,6 +15,7 @@ from hypothesis import given, settings, target
 from hypothesis import strategies as st
 
 import theory
+from proofs_check.enumeration import sample_table
 
 # Bounded strategies (STYLE.md §8). Lists of 2..40 positive frequencies spanning nine decades;
 # a single-point prior is degenerate (tau_l undefined for l < n) and is tested on its own below.
@@ -58,6 +60,38 @@ def mp_singleton_fraction(values, n):
 def _close(got, want, rtol=1e-9):
     """Relative 1e-9; a value below the float range (mpf < 1e-300) must come out below it too."""
     np.testing.assert_allclose(got, float(want), rtol=rtol, atol=1e-300)
+
+
+# ---------------------------------------------------------------------- exact enumeration
+@st.composite
+def tiny_instances(draw):
+    """(values, n, variant) small enough to enumerate D and the samples exactly: 1..4 integer
+    entries (zeros, points never drawn, in the fixed variant only) and n in 1..4."""
+    variant = draw(st.sampled_from(["fixed", "iid"]))
+    low = 0 if variant == "fixed" else 1
+    values = draw(st.lists(st.integers(low, 6), min_size=1, max_size=4).filter(any))
+    return tuple(values), draw(st.integers(1, 4)), variant
+
+
+TINY_INSTANCES = tiny_instances()
+
+
+def _enumerated_counts_and_masses(values, n, variant):
+    """E[#points seen l times] and E[total frequency of those points], l = 0..n, as Fractions,
+    summed over the exact sample table (every D and every count vector of the n draws)."""
+    table = sample_table(values, n, variant=variant)
+    count, mass = [Fraction(0)] * (n + 1), [Fraction(0)] * (n + 1)
+    for c, p, m in zip(table.counts, table.prob, table.mass, strict=True):
+        for x, cx in enumerate(c):
+            count[cx] += p
+            mass[cx] += m[x]
+    return count, mass
+
+
+def _exact_close(got, exact: Fraction):
+    """A float against an exact Fraction: relative 1e-9 (the iid variant's FFT lattice); an
+    exact zero must come out below 1e-15."""
+    np.testing.assert_allclose(got, float(exact), rtol=1e-9, atol=1e-15)
 
 
 # ---------------------------------------------------------------------- against mpmath
@@ -148,23 +182,23 @@ def test_tau_lies_between_smallest_and_largest_frequency(values, n, data):
     assert q.min() * (1 - 1e-9) <= t <= q.max() * (1 + 1e-9)
 
 
-@settings(max_examples=60, deadline=None)
-@given(values=PRIOR_LISTS, n=SIZES)
-def test_probability_outputs_lie_in_unit_interval(values, n):
-    # Exact bounds, no rounding allowance: outputs are clipped to their ranges (they came out a
-    # few ulps above 1 before: test_probabilities_never_exceed_one_exactly).
-    prior = theory.from_counts(values)
-    ell = min(n, 3)
-    probs = [
-        theory.singleton_fraction(prior, n),
-        theory.unseen_mass(prior, n),
-        theory.expected_seen_mass(prior, n, ell),
-        theory.tau(prior, n, ell),
-        theory.tail_weight(prior, 0.0, 1.0),
-    ]
-    for v in probs:
-        assert 0.0 <= v <= 1.0
-    assert 0.0 <= theory.expected_seen_count(prior, n, ell) <= prior.N
+@settings(max_examples=25, deadline=None)
+@given(instance=TINY_INSTANCES)
+def test_counts_and_masses_match_enumeration_of_samples(instance):
+    # Independent source: proofs_check.enumeration.sample_table enumerates every distribution D
+    # of the variant and every count vector of the n draws in exact fractions, never through
+    # the moments M(j, k). From it, E[#points seen l times] = sum_S P(S) #{x: c_x = l} and
+    # E[mass of those points] = sum_S sum_{x: c_x = l} E[D(x) 1{S}]; the singleton fraction is
+    # E[#seen once] / n and the unseen mass the l = 0 mass. Relative 1e-9: the iid variant's
+    # lattice law (exact for integer values) is an FFT, exact only to ~1e-13.
+    values, n, variant = instance
+    prior = theory.from_counts([float(v) for v in values])
+    count, mass = _enumerated_counts_and_masses(values, n, variant)
+    for ell in range(n + 1):
+        _exact_close(theory.expected_seen_count(prior, n, ell, variant=variant), count[ell])
+        _exact_close(theory.expected_seen_mass(prior, n, ell, variant=variant), mass[ell])
+    _exact_close(theory.singleton_fraction(prior, n, variant=variant), count[1] / n)
+    _exact_close(theory.unseen_mass(prior, n, variant=variant), mass[0])
 
 
 @settings(max_examples=25, deadline=None)
@@ -180,33 +214,53 @@ def test_seen_counts_and_masses_sum_to_totals(values, n):
     np.testing.assert_allclose(np.arange(n + 1) @ counts, n, rtol=1e-12)
 
 
-@settings(max_examples=40, deadline=None)
-@given(values=PRIOR_LISTS, n=SIZES, data=st.data())
-def test_mass_is_tau_times_count(values, n, data):
-    # mass_l = tau_l * E[#l] (the posterior lemma summed over the points seen l times).
-    ell = data.draw(st.integers(min_value=1, max_value=min(n, 20)), label="ell")
-    prior = theory.from_counts(values)
-    count = theory.expected_seen_count(prior, n, ell)
-    mass = theory.expected_seen_mass(prior, n, ell)
-    if count < 1e-290:  # near the float range's end the product carries few digits; tau <= 1
-        assert mass <= count * (1 + 1e-9) + 1e-300
-    else:
-        np.testing.assert_allclose(mass, theory.tau(prior, n, ell) * count, rtol=1e-12, atol=1e-300)
+@settings(max_examples=25, deadline=None)
+@given(instance=TINY_INSTANCES, data=st.data())
+def test_tau_is_the_posterior_mean_frequency_of_a_point_seen_l_times(instance, data):
+    # The posterior lemma (Feldman 2020, Section 2; docs/references.md §1.2): tau_l, defined as a
+    # ratio of moments of pi-bar, is E[D(x) | x seen exactly l times] for any one point x.
+    # Independent source: the exact sample table (proofs_check.enumeration.sample_table), which
+    # never forms pi-bar: E[D(x) 1{c_x = l}] / P(c_x = l), summed over the count vectors c.
+    values, n, variant = instance
+    x = data.draw(st.integers(0, len(values) - 1), label="point")
+    table = sample_table(values, n, variant=variant)
+    joint, prob = [Fraction(0)] * (n + 1), [Fraction(0)] * (n + 1)
+    for c, p, m in zip(table.counts, table.prob, table.mass, strict=True):
+        joint[c[x]] += m[x]
+        prob[c[x]] += p
+    prior = theory.from_counts([float(v) for v in values])
+    ells = list(range(1, n + 1))
+    got = theory.taus(prior, n, ells, variant=variant)
+    for g, ell in zip(got, ells, strict=True):
+        if prob[ell] == 0:  # no point is ever seen l times (a single positive entry): undefined
+            assert math.isnan(g)
+        else:
+            _exact_close(g, joint[ell] / prob[ell])
 
 
-@settings(max_examples=40, deadline=None)
-@given(values=PRIOR_LISTS, n=SIZES)
-def test_singleton_fraction_and_unseen_mass_are_the_l_0_and_1_terms(values, n):
-    # Both are N n M(1, n-1), one through log_binom(n, 1). Relative 1e-9 as against mpmath;
-    # absolute 1e-300 because subnormal results (< 2.2e-308) carry fewer digits.
-    prior = theory.from_counts(values)
-    np.testing.assert_allclose(
-        theory.singleton_fraction(prior, n) * n,
-        theory.expected_seen_count(prior, n, 1),
-        rtol=1e-9,
-        atol=1e-300,
-    )
-    assert theory.unseen_mass(prior, n) == theory.expected_seen_mass(prior, n, 0)
+@settings(max_examples=60, deadline=None)
+@given(N=st.integers(1, 10**12), n=st.integers(1, 10**9), data=st.data())
+def test_uniform_prior_closed_forms_at_large_sizes(N, n, data):
+    # Closed forms by hand: under the uniform prior every point has frequency exactly 1/N, so
+    # with r = 1 - 1/N: E[#seen l] = N C(n, l) N^-l r^(n-l), E[mass seen l] = that / N,
+    # singleton fraction = N (1/N) r^(n-1) = r^(n-1), unseen mass = N (1/N) r^n = r^n.
+    # Reference: these in 50-digit mpmath, at sizes (N to 1e12, n to 1e9) that the direct
+    # mpmath sums above cannot reach. Relative 1e-11 (measured 1.7e-13: a log of size up to
+    # ~700 before underflow, times 1e-16); absolute 1e-300 for results near the float range's end.
+    ell = data.draw(st.integers(0, min(n, 20)), label="ell")
+    prior = theory.uniform(N)
+    with mp.workdps(50):
+        r = 1 - mp.mpf(1) / N
+        count = N * mp.binomial(n, ell) * mp.mpf(N) ** -ell * r ** (n - ell)
+        want = [count, count / N, r ** (n - 1), r**n]
+    got = [
+        theory.expected_seen_count(prior, n, ell),
+        theory.expected_seen_mass(prior, n, ell),
+        theory.singleton_fraction(prior, n),
+        theory.unseen_mass(prior, n),
+    ]
+    for g, w in zip(got, want, strict=True):
+        _close(g, w, rtol=1e-11)
 
 
 @pytest.mark.parametrize(
@@ -225,12 +279,17 @@ def test_log_binom_large_l(n, l):
     assert theory.log_binom(n, l) == pytest.approx(math.log(math.comb(n, l)), rel=1e-13)
 
 
-def test_seen_count_singletons_large_n():
-    # Both are N n M(1, n-1): the count through log_binom(n, 1), the fraction without it.
-    prior, n = theory.zipf(10**7), 10**7
-    np.testing.assert_allclose(
-        theory.expected_seen_count(prior, n, 1), n * theory.singleton_fraction(prior, n), rtol=1e-9
-    )
+def test_singletons_of_zipf_at_large_n_match_direct_summation():
+    # Zipf(1), N = n = 3e6: E[#S_1] = N n M(1, n-1) = n sum_i q_i (1 - q_i)^(n-1) with
+    # q_i = 1/(i H_N). Reference: that sum in plain float64, term by term (log1p, exp, numpy's
+    # pairwise sum), with H_N from mpmath: no log-space shift and no theory code. Its error is
+    # ~1e-13 (the terms that matter have n q_i ~ 1); measured agreement 3e-15.
+    N = n = 3 * 10**6
+    q = 1.0 / (np.arange(1, N + 1, dtype=np.float64) * float(mp.harmonic(N)))
+    want = n * float(np.sum(q * np.exp((n - 1) * np.log1p(-q))))
+    prior = theory.zipf(N)
+    np.testing.assert_allclose(theory.expected_seen_count(prior, n, 1), want, rtol=1e-10)
+    np.testing.assert_allclose(n * theory.singleton_fraction(prior, n), want, rtol=1e-10)
 
 
 def test_probabilities_never_exceed_one_exactly():
