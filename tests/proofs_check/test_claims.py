@@ -14,6 +14,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from proofs_check.claims import EXACT_CLAIMS, Instance, instances, parse_prior, search
 from simulations import claims as reg
@@ -198,3 +200,53 @@ def test_report_summary_lists_the_claims_a_folder_speaks_to():
     assert "| `feldman.bound.simulation` |" in table and "**supported**" in table
     assert "fz.removal" not in table  # its experiment did not run
     assert reg.report_summary({}) == ""
+
+
+# ---------------------------------------------------------------------- Hypothesis, with shrinking
+
+VERIFIED_INSTANCE_CLAIMS = [c for c in EXACT if c.status == "verified"]
+
+
+@st.composite
+def rational_instances(draw, max_points: int, max_n: int):
+    """Priors of 2..max_points positive integer weights up to 12 (finer than the exhaustive
+    search's 1..4), normalised; n <= max_n; either variant. Hypothesis shrinks a failure toward
+    fewer points, smaller weights and smaller n."""
+    weights = draw(st.lists(st.integers(1, 12), min_size=2, max_size=max_points))
+    total = sum(weights)
+    values = tuple(Fraction(w, total) for w in weights)
+    n = draw(st.integers(1, max_n))
+    variant = draw(st.sampled_from(["fixed", "iid"]))
+    return Instance(values, n, 2, variant)
+
+
+@pytest.mark.parametrize("claim", VERIFIED_INSTANCE_CLAIMS, ids=lambda c: c.id)
+def test_verified_exact_claims_hold_on_random_finer_priors(claim):
+    exact = EXACT_CLAIMS[claim.exact]
+    heavy = claim.exact in ("derived.err-identity", "feldman.bound.local-equality", "theory.cost-unfit.exact")
+
+    @settings(max_examples=10 if heavy else 30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(inst=rational_instances(min(exact.max_points, 3 if heavy else 4), min(exact.max_n, 3)))
+    def check(inst):
+        if exact.scope(inst):
+            return
+        verdict = exact.check(inst)
+        assert verdict.holds, (
+            f"{claim.id} fails at {inst}: {verdict.lhs} against {verdict.rhs} ({verdict.detail})"
+        )
+
+    check()
+
+
+def test_hypothesis_shrinks_a_counterexample_of_a_refuted_claim():
+    # hypothesis.find searches the finer priors and shrinks the first failure it meets
+    from hypothesis import find
+
+    exact = EXACT_CLAIMS["feldman.bound.expectation"]
+    inst = find(
+        rational_instances(3, 3),
+        lambda i: not exact.scope(i) and exact.check(i).holds is False,
+        settings=settings(max_examples=300, deadline=None, database=None),
+    )
+    verdict = exact.check(inst)
+    assert verdict.holds is False and len(inst.values) == 3 and inst.n == 3  # N, n cannot shrink further

@@ -465,3 +465,32 @@ def test_single_point_prior_n_1():
 def test_invalid_arguments_raise_naming_the_parameter(call, match):
     with pytest.raises(ValueError, match=match):
         call(theory.zipf(10))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    N=st.integers(2, 10**4),
+    heavy_tenths=st.integers(1, 9),
+    ratio=st.integers(1, 50),
+    n=st.integers(1, 400),
+    data=st.data(),
+)
+def test_tau_of_a_two_point_prior_equals_its_closed_form_in_exact_rationals(N, heavy_tenths, ratio, n, data):
+    # claim theory.tau.two-point. Fixed variant, heavy fraction h = k/10 of N points (k N / 10 an
+    # integer number of heavy points is what two_point uses; we take the realised count H), heavy
+    # frequency a = R / Z, light b = 1 / Z with Z = H R + (N - H):
+    # tau_l = (H a^(l+1) (1-a)^(n-l) + (N-H) b^(l+1) (1-b)^(n-l))
+    #         / (H a^l (1-a)^(n-l) + (N-H) b^l (1-b)^(n-l)),
+    # evaluated in exact Fractions (no rounding), against theory's log-space floats.
+    prior = theory.two_point(N, heavy_fraction=heavy_tenths / 10, ratio=float(ratio))
+    q = prior.normalized()
+    H = int(np.sum(np.isclose(q, q.max()))) if ratio > 1 else N
+    Z = H * ratio + (N - H)
+    a, b = Fraction(ratio, Z), Fraction(1, Z)
+    ell = data.draw(st.integers(1, n))
+
+    def term(p, count, j):
+        return count * p**j * (1 - p) ** (n - ell)
+
+    want = (term(a, H, ell + 1) + term(b, N - H, ell + 1)) / (term(a, H, ell) + term(b, N - H, ell))
+    assert theory.tau(prior, n, ell) == pytest.approx(float(want), rel=1e-12)
