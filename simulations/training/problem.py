@@ -59,6 +59,7 @@ __all__ = [
 ]
 
 MODELS = ("softmax", "mlp", "cnn", "resnet")
+FEATURE_MAPS = ("pixels", "patches")
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class SubsetTraining:
     data_dir: str = ""  # folder laid out as shared/data; "" = $TAILMEM_DATA (mnist1d, digits need none)
     train_size: int = 0  # 0 = the whole training split, else a fixed random part of it
     test_size: int = 0  # 0 = the whole test split, else a fixed random part of it
+    features: str = "pixels"  # pixels | patches (images: Coates et al. 2011 single-layer features, cached)
+    cache: str = ""  # folder of cached patch features; "" = <--out>/.cache/features
     model: str = "mlp"  # softmax | mlp | cnn | resnet (cnn, resnet: image datasets)
     hidden: tuple[int, ...] = (100, 100)  # mlp hidden widths
     channels: tuple[int, ...] = (16, 32)  # cnn conv channels; resnet stage widths (1 to 4)
@@ -97,6 +100,10 @@ class SubsetTraining:
             )
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {', '.join(MODELS)}; got {self.model!r}")
+        if self.features not in FEATURE_MAPS:
+            raise ValueError(f"features must be one of {', '.join(FEATURE_MAPS)}; got {self.features!r}")
+        if self.features == "patches" and self.model in ("cnn", "resnet"):
+            raise ValueError(f"features: 'patches' gives vectors; use model softmax or mlp, not {self.model}")
         if self.device not in ("cpu", "cuda"):
             raise ValueError(f"device must be 'cpu' or 'cuda'; got {self.device!r}")
         # 0 = the whole split; below 20 training examples a class may be absent, the Spearman
@@ -149,7 +156,14 @@ TRAINING_FIELDS = tuple(f.name for f in dataclasses.fields(SubsetTraining) if f.
 def training_config(cfg: SubsetTraining) -> dict:
     """The fields that decide the trained models (not where data or store are): with the data's
     fingerprint, the store's key."""
-    return {name: getattr(cfg, name) for name in TRAINING_FIELDS}
+    out = {name: getattr(cfg, name) for name in TRAINING_FIELDS}
+    if cfg.features == "pixels":  # the default: stores made before the field existed keep their keys
+        del out["features"]
+    else:  # patches: the recipe's version and parameters decide the inputs too
+        from simulations.data.patches import RECIPE, PatchFeatures
+
+        out["patch_recipe"] = f"{RECIPE} {sorted(dataclasses.asdict(PatchFeatures()).items())}"
+    return out
 
 
 def streams(cfg: SubsetTraining) -> list[np.random.SeedSequence]:
@@ -196,13 +210,26 @@ class Problem:
         return h.hexdigest()[:16]
 
 
-def prepare(cfg: SubsetTraining) -> Problem:
-    """Load the dataset, take the configured part of it, standardise, and build the model spec."""
+def prepare(cfg: SubsetTraining, workdir: str | Path | None = None) -> Problem:
+    """Load the dataset, take the configured part of it, standardise (or map to patch features,
+    cached in ``cfg.cache`` or WORKDIR/.cache/features), and build the model spec."""
     data = load_dataset(cfg.dataset, cfg.data_dir or None)
     rng = np.random.default_rng(streams(cfg)[0])
     tr = fixed_part(cfg.train_size, len(data.y_train), rng, "train_size")
     te = fixed_part(cfg.test_size, len(data.y_test), rng, "test_size")
-    x_train, x_test = features(data)
+    if cfg.features == "patches":
+        if not is_image(data):
+            raise ValueError(f"features: 'patches' needs an image dataset; {cfg.dataset} holds vectors")
+        from simulations.data.patches import PatchFeatures, patch_features
+
+        cache = cfg.cache or (None if workdir is None else Path(workdir) / ".cache" / "features")
+        f_train, f_test = patch_features(data.x_train, data.x_test, PatchFeatures(), cache, log=_log(cfg))
+        mean, std = f_train.mean(axis=0, dtype=np.float64), f_train.std(axis=0, dtype=np.float64)
+        std = np.where(std > 0, std, 1.0)
+        x_train = ((f_train - mean) / std).astype(np.float32)
+        x_test = ((f_test - mean) / std).astype(np.float32)
+    else:
+        x_train, x_test = features(data)
     x_train, x_test = x_train[tr], x_test[te]
     classes = len(data.classes)
     in_dim = int(np.prod(x_train.shape[1:]))
@@ -294,7 +321,7 @@ def subset_run(cfg: SubsetTraining, workdir: str | Path, *, log=None) -> SubsetR
     Bad settings are refused before anything is written: too few models for every example to
     be both in and out of some subset, a missing CUDA device, a store of another configuration.
     """
-    prob = prepare(cfg)
+    prob = prepare(cfg, workdir)
     s = streams(cfg)
     masks = subset_masks(
         prob.n, cfg.models, ratio=cfg.ratio, paired=cfg.paired, rng=np.random.default_rng(s[1])
