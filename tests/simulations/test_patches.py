@@ -132,3 +132,26 @@ def test_recipe_fields_are_checked():
         PatchFeatures(patches=0)
     with pytest.raises(ValueError, match="size: a patch of 9 pixels"):
         fit_patch_map(_images(), PatchFeatures(patches=2, size=9, samples=10))
+
+
+def test_memorization_on_patch_features_reports_one_ridge_head_and_caches_under_out(tmp_path):
+    import json
+
+    from simulations.cli import main
+
+    sets = ["dataset=digits", "features=patches", "model=softmax", "models=48", "epochs=2"]
+    args = [
+        "run",
+        "memorization",
+        "--quick",
+        "--out",
+        str(tmp_path),
+        *(a for x in sets for a in ("--set", x)),
+    ]
+    assert main(args) == 0
+    res = json.loads((tmp_path / "memorization" / "results.json").read_text())["results"]
+    assert res["features"]["recipe"] == pf.RECIPE and 0.9 < res["features"]["ridge_test_accuracy"] <= 1.0
+    assert len(list((tmp_path / ".cache" / "features").glob("patches-*.npz"))) == 1
+    from simulations.experiments import get
+
+    assert "one ridge head on all the patch features" in get("memorization").report(res, None)
