@@ -41,26 +41,6 @@ TOY = gc.GaussianCoupling(
     fresh=4,
     L=3,
 )
-TOY_SET = [
-    "N=30",
-    "n=30",
-    "dim=60",
-    "classes=4",
-    "knn_ks=1,3",
-    "ridge_lams=0,10",
-    "kernel_gammas=0.5",
-    "logistic_Cs=1",
-    "mlp_weight_decays=0,0.03",
-    "mlp_epochs=2,10",
-    "mlp_hidden=16",
-    "mlp_seeds=2",
-    "mlp_loo=4",
-    "mlp_batch_size=8",
-    "trials=3",
-    "n_test=300",
-    "fresh=4",
-    "L=3",
-]
 LABELS = [
     "1-NN",
     "3-NN",
@@ -79,12 +59,6 @@ LABELS = [
 @pytest.fixture(scope="module")
 def toy():
     return gc.run(TOY)
-
-
-def _args(out, extra=()):
-    return ["run", "gaussian-coupling", "--quick", "--out", str(out)] + [
-        a for o in [*TOY_SET, *extra] for a in ("--set", o)
-    ]
 
 
 # ------------------------------------------------------------------------------ the MLP sweep

@@ -32,32 +32,11 @@ TOY = gd.GaussianDP(
     trials=3,
     n_test=400,
 )
-TOY_SET = [
-    "N=30",
-    "n=60",
-    "dim=150",
-    "classes=4",
-    "epsilons=0.1,10,1e4",
-    "dp_draws=2",
-    "dpsgd_epsilons=0.3,10",
-    "dpsgd_steps=40",
-    "ridge_lams=0,10",
-    "logistic_Cs=1",
-    "mult_edges=1,2,4",
-    "trials=3",
-    "n_test=400",
-]
 
 
 @pytest.fixture(scope="module")
 def toy():
     return gd.run(TOY)
-
-
-def _args(out, extra=()):
-    return ["run", "gaussian-dp", "--quick", "--out", str(out)] + [
-        a for o in [*TOY_SET, *extra] for a in ("--set", o)
-    ]
 
 
 # ------------------------------------------------------------------------------ the private path

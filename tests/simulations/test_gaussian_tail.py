@@ -34,38 +34,11 @@ TOY = gt.GaussianTail(
     bayes_samples=200,
     L=3,
 )
-TOY_SET = [
-    "N=40",
-    "n=40",
-    "dim=60",
-    "classes=4",
-    "scale=0.03",
-    "ridge_lams=0,1,100",
-    "knn_ks=1,3",
-    "logistic_Cs=1",
-    "kernel_gammas=1",
-    "mlp_weight_decays=0",
-    "mlp_epochs=5",
-    "mlp_hidden=16",
-    "mlp_subsets=6",
-    "mlp_batch_size=8",
-    "trials=3",
-    "n_test=300",
-    "fresh=4",
-    "bayes_samples=200",
-    "L=3",
-]
 
 
 @pytest.fixture(scope="module")
 def toy():
     return gt.run(TOY)
-
-
-def _args(out, extra=()):
-    return ["run", "gaussian-tail", "--quick", "--out", str(out)] + [
-        a for o in [*TOY_SET, *extra] for a in ("--set", o)
-    ]
 
 
 def test_result_structure(toy):
