@@ -105,8 +105,9 @@ def moment_ratios(
 
     With (j, k) = (l, n - l) this is :math:`\tau_\ell`. Under the fixed variant it is the
     weighted mean :math:`\sum_i q_i\,t_i / \sum_i t_i` of the terms
-    :math:`t_i = q_i^j(1-q_i)^k` shifted by one common maximum, so it carries ~1e-15 relative
-    error; the difference of two log moments of size :math:`|\log M| \sim nq` would carry
+    :math:`t_i = q_i^j(1-q_i)^k` shifted by one common maximum, so it carries about 1e-16 times
+    the size of the dominant terms' log exponents (measured up to 1.1e-13 against 50-digit
+    mpmath at n ~ 1.5e6); the difference of two log moments of size :math:`|\log M| \sim nq` would carry
     :math:`|\log M|\cdot 10^{-16}` (1e-9 at n ~ 1e8). ``iid``: exp of that difference.
     """
     check_variant(variant)

@@ -62,8 +62,9 @@ def taus(prior: FrequencyPrior, n: int, ells, *, variant: str = "fixed") -> np.n
 
     the expected frequency of a point seen exactly :math:`\ell` times in n draws
     (posterior lemma). Computed by :func:`theory.moments.moment_ratios` (one shift shared by
-    numerator and denominator: no underflow, ~1e-15 relative error even at n ~ 1e9 under the
-    fixed variant). NaN where no point can be seen exactly l times.
+    numerator and denominator: no underflow at any n; relative error about 1e-16 times the
+    size n a of the exponents of the dominant terms, measured up to 1.1e-13 against 50-digit
+    mpmath at n ~ 1.5e6, fixed variant). NaN where no point can be seen exactly l times.
     Source: Feldman (2020), arXiv 1906.05271, Section 2; docs/references.md §1.2.
     """
     ells = [_check_n_l(n, l, l_low=1)[1] for l in ells]

@@ -23,7 +23,7 @@ from simulations.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 EXACT = [c for c in reg.REGISTRY if c.exact is not None]
-PREFIX = 60  # instances searched per verified claim in the default run (the smallest ones)
+PREFIX = 30  # instances searched per verified claim in the default run (the smallest ones)
 
 
 def test_every_record_is_complete_and_every_exact_check_exists():
@@ -225,7 +225,7 @@ def test_verified_exact_claims_hold_on_random_finer_priors(claim):
     exact = EXACT_CLAIMS[claim.exact]
     heavy = claim.exact in ("derived.err-identity", "feldman.bound.local-equality", "theory.cost-unfit.exact")
 
-    @settings(max_examples=10 if heavy else 30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=6 if heavy else 15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(inst=rational_instances(min(exact.max_points, 3 if heavy else 4), min(exact.max_n, 3)))
     def check(inst):
         if exact.scope(inst):

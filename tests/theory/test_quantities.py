@@ -132,11 +132,16 @@ def test_tau_at_extreme_n_to_1e_13(values, n, ell, before):
 
 @settings(max_examples=40, deadline=None)
 @given(values=PRIOR_LISTS, n=st.integers(min_value=10**6, max_value=10**9), data=st.data())
-def test_taus_at_large_n_match_mpmath_to_1e_13(values, n, data):
+def test_taus_at_large_n_match_mpmath_to_5e_13(values, n, data):
+    # Error budget: the terms that dominate both moments have k log(1 - a) of size up to ~n a
+    # (hundreds here); log1p and the products carry ~1e-16 relative each, so the exponents carry
+    # ~1e-16 n a absolute error: ~1e-13 relative for n a ~ 1e3. Hypothesis found 1.12e-13 (values
+    # [1, 1, 996, 999, 1000, 1000, 1000, 0.6875, 1e-06], n = 1,467,249, l = 14), so 1e-13 was
+    # too tight a claim; 5e-13 keeps the test sharp (a real error is orders of magnitude larger).
     ells = data.draw(st.lists(st.integers(1, 20), min_size=1, max_size=3), label="ells")
     got = theory.taus(theory.from_counts(values), n, ells)
     for g, ell in zip(got, ells, strict=True):
-        _close(g, mp_tau(values, n, ell), rtol=1e-13)
+        _close(g, mp_tau(values, n, ell), rtol=5e-13)
 
 
 @settings(max_examples=40, deadline=None)
