@@ -177,7 +177,7 @@ def thread_provenance() -> dict:
     value = _REQUEST["value"]
     return {"threads": "auto" if value is None else value, "source": _REQUEST["source"],
             "cores": available_cores(),
-            "group_workers": "auto" if value is None else max(1, available_cores() // value)}  # fmt: skip
+            "group_workers": "auto" if value is None else workers_for(value)}  # fmt: skip
 
 
 def group_workers() -> int:
@@ -194,7 +194,11 @@ def group_workers() -> int:
     if _GROUP_WORKERS["value"] is not None:
         return _GROUP_WORKERS["value"]
     torch = sys.modules.get("torch")
-    threads = torch.get_num_threads() if torch is not None else 1
+    return workers_for(torch.get_num_threads() if torch is not None else 1)
+
+
+def workers_for(threads: int) -> int:
+    """Groups side by side when each runs ``threads`` intra-op threads: the cores over that, >= 1."""
     return max(1, available_cores() // max(1, threads))
 
 

@@ -36,7 +36,7 @@ from torch.func import vmap
 
 from simulations.composition.nets import SumNet
 from simulations.composition.sum_task import sum_targets
-from simulations.training.engine import ADAMW_BETAS, ADAMW_EPS, exact_kernels, train_batched
+from simulations.training.engine import exact_kernels, train_batched
 from simulations.training.order import epoch_schedule, init_generator
 from theory._validate import check_finite, check_int
 
@@ -69,8 +69,6 @@ def train_sum_nets(
     epochs: int,
     batch_size: int,
     lr: float,
-    betas: tuple[float, float] = (0.9, 0.999),
-    eps: float = 1e-8,
     device: str = "cpu",
     dtype: torch.dtype = torch.float32,
     progress: Callable[[int], None] | None = None,
@@ -88,8 +86,6 @@ def train_sum_nets(
         raise ValueError(f"weight_decays must have one entry per seed ({len(seeds)}); got {len(wds)}")
     for w in wds:
         check_finite("weight_decays entry", w, low=0.0, high=1.0 / lr)
-    if tuple(betas) != ADAMW_BETAS or eps != ADAMW_EPS:
-        raise ValueError(f"betas, eps: the batched trainer uses AdamW's defaults {ADAMW_BETAS}, {ADAMW_EPS}")
     n = len(items)
     steps_per_epoch = -(-n // batch_size)
     report = None if progress is None else (lambda done, total: progress(steps_per_epoch))

@@ -211,28 +211,7 @@ def default_group_size(device) -> int:
     return 4096 if torch.device(device).type == "cuda" else 64
 
 
-@exact_kernels()
-def train_batched(
-    spec: ModelSpec,
-    x,
-    y,
-    masks,
-    seeds,
-    *,
-    epochs: int,
-    batch_size: int,
-    lr,
-    momentum: float = 0.9,
-    weight_decay=0.0,
-    optimizer: str = "sgd",
-    loss: str = "cross_entropy",
-    device="cpu",
-    dtype: torch.dtype = torch.float32,
-    group_size: int | None = None,
-    method: str = "auto",
-    progress: Callable[[int, int], None] | None = None,
-    workers: int | None = None,
-) -> dict[str, Tensor]:
+def train_batched(spec: ModelSpec, x, y, masks, seeds, *, epochs: int, **kwargs) -> dict[str, Tensor]:
     """Train B independent models, model b on the examples with ``masks[b]`` True.
 
     ``x`` (n, ...) features, ``y`` (n,) integer labels in [0, classes), ``masks`` bool (B, n),
@@ -256,14 +235,12 @@ def train_batched(
     start to end, so the result does not depend on ``workers``. Returns the stacked parameters,
     each of shape (B, ...), in ``dtype`` on ``device``. Model b's result equals
     :func:`simulations.training.reference.train_one` on ``(masks[b], seeds[b])`` up to float
-    round-off, whatever the group size, method and other models.
+    round-off, whatever the group size, method and other models. The keyword arguments and their
+    defaults are those of :func:`train_snapshots` (``batch_size``, ``lr``, ``momentum`` 0.9,
+    ``weight_decay`` 0, ``optimizer`` "sgd", ``loss`` "cross_entropy", ``device`` "cpu",
+    ``dtype`` float32, ``group_size``, ``method`` "auto", ``progress``, ``workers``).
     """
-    snaps = train_snapshots(
-        spec, x, y, masks, seeds, epochs=(epochs,), batch_size=batch_size, lr=lr, momentum=momentum,
-        weight_decay=weight_decay, optimizer=optimizer, loss=loss, device=device, dtype=dtype,
-        group_size=group_size,
-        method=method, progress=progress, workers=workers,
-    )  # fmt: skip
+    snaps = train_snapshots(spec, x, y, masks, seeds, epochs=(epochs,), **kwargs)
     return next(iter(snaps.values()))
 
 
