@@ -81,11 +81,14 @@ def _channels_first(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float32) / 255.0
 
 
-def load_cifar10_cscores(data_dir: str | os.PathLike[str] | None = None) -> np.ndarray:
+def load_cifar10_cscores(
+    data_dir: str | os.PathLike[str] | None = None, *, labels: np.ndarray | None = None
+) -> np.ndarray:
     """The released CIFAR-10 C-scores (Jiang et al. 2021), float64 (50000,), official training order.
 
     Read from ``data_dir/cscores/cifar10-cscores-orig-order.npz`` (key ``scores``), never unpickled;
-    values must lie in [0, 1].
+    values must lie in [0, 1]. With ``labels`` (the first ``len(labels)`` training images' labels,
+    official order), the file's own ``labels`` must equal them: a file in another order is refused.
     """
     path = resolve_data_dir(data_dir) / CSCORES_NPZ
     if not path.is_file():
@@ -98,4 +101,18 @@ def load_cifar10_cscores(data_dir: str | os.PathLike[str] | None = None) -> np.n
         raise ValueError(f"{path}: 'scores' is {scores.dtype} {scores.shape}, expected floats (50000,)")
     if not (np.isfinite(scores).all() and scores.min() >= 0.0 and scores.max() <= 1.0):
         raise ValueError(f"{path}: 'scores' must lie in [0, 1]")
+    if labels is not None:
+        labels = np.asarray(labels)
+        try:
+            theirs = read_npz(path, ("labels",))["labels"]
+        except ValueError as exc:
+            raise ValueError(f"{path}: cannot read key 'labels' to check the order: {exc}") from None
+        if theirs.shape != (50_000,) or len(labels) > 50_000:
+            raise ValueError(f"{path}: 'labels' is {theirs.shape}, expected (50000,)")
+        wrong = int((theirs[: len(labels)] != labels).sum())
+        if wrong:
+            raise ValueError(
+                f"{path}: its labels disagree with the images' at {wrong:,} of {len(labels):,} positions; "
+                "the scores are in another order or of another dataset"
+            )
     return scores.astype(np.float64)

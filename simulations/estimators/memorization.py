@@ -31,6 +31,8 @@ __all__ = [
     "influence",
     "influence_top_k",
     "heldout_accuracy",
+    "heldout_sums",
+    "heldout_from_sums",
     "high_influence_pairs",
 ]
 
@@ -214,23 +216,36 @@ def influence_top_k(
     return idx, val, err
 
 
-def heldout_accuracy(correct: np.ndarray, masks: np.ndarray) -> Estimate:
-    """Mean correctness on each training example over the models that did *not* train on it
-    (the C-score style held-out accuracy at this ratio, Jiang et al. 2021), with its SE."""
+def heldout_sums(correct: np.ndarray, masks: np.ndarray) -> dict[str, np.ndarray]:
+    """Per example, over the models that did *not* train on it: their number ``count``, the sum
+    ``s1`` and the sum of squares ``s2`` of the correctness, and ``n_in``; sums of several groups
+    of models add up (pieces of a long run keep only these)."""
     masks = _as_masks(masks)
     C = _as_scores(correct, masks.shape[0], "correct")
     out = (~masks).astype(np.float64)
-    cnt = out.sum(axis=0)
+    return {"count": out.sum(axis=0), "s1": (out * C).sum(axis=0), "s2": (out * C * C).sum(axis=0),
+            "n_in": masks.sum(axis=0), "binary": np.array(_binary(C))}  # fmt: skip
+
+
+def heldout_from_sums(sums: dict[str, np.ndarray]) -> Estimate:
+    """The held-out accuracy :class:`Estimate` from :func:`heldout_sums` (added over groups)."""
+    cnt, s1, s2 = (np.asarray(sums[k], dtype=np.float64) for k in ("count", "s1", "s2"))
     with np.errstate(invalid="ignore", divide="ignore"):
-        s1 = (out * C).sum(axis=0)
         mean = s1 / cnt
-        if _binary(C):
+        if bool(np.all(sums["binary"])):
             var = _smoothed(s1, cnt)
         else:
-            var = np.maximum((out * C * C).sum(axis=0) - cnt * mean**2, 0.0) / np.maximum(cnt - 1, 1)
+            var = np.maximum(s2 - cnt * mean**2, 0.0) / np.maximum(cnt - 1, 1)
         se = np.sqrt(var / cnt)
     bad = cnt == 0
-    return Estimate(np.where(bad, np.nan, mean), np.where(bad, np.nan, se), masks.sum(axis=0), cnt)
+    return Estimate(np.where(bad, np.nan, mean), np.where(bad, np.nan, se), sums["n_in"], cnt)
+
+
+def heldout_accuracy(correct: np.ndarray, masks: np.ndarray) -> Estimate:
+    """Mean correctness on each training example over the models that did *not* train on it
+    (the C-score style held-out accuracy at this ratio, Jiang et al. 2021), with its SE: the
+    smoothed Bernoulli SE for 0/1 correctness, the sample SE for soft correctness."""
+    return heldout_from_sums(heldout_sums(correct, masks))
 
 
 def high_influence_pairs(
