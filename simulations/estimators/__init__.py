@@ -2,7 +2,6 @@
 
 from simulations.estimators.diagnostics import spearman, split_half_z
 from simulations.estimators.loo import knn_loo_memorization, loo_memorization, ridge_loo_memorization
-from simulations.estimators.proxies import learning_speed, same_label_fraction
 from simulations.estimators.memorization import (
     Estimate,
     check_coverage,
@@ -15,6 +14,7 @@ from simulations.estimators.memorization import (
     memorization,
     subset_masks,
 )
+from simulations.estimators.proxies import learning_speed, same_label_fraction
 
 __all__ = [
     "Estimate",

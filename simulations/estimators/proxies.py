@@ -22,7 +22,9 @@ from theory._validate import check_finite, check_int
 __all__ = ["learning_speed", "same_label_fraction"]
 
 
-def same_label_fraction(x: np.ndarray, y: np.ndarray, *, k: int, chunk: int = 1024, workers: int = 1) -> np.ndarray:
+def same_label_fraction(
+    x: np.ndarray, y: np.ndarray, *, k: int, chunk: int = 1024, workers: int = 1
+) -> np.ndarray:
     r"""For each row i of ``x`` (n, d): :math:`\frac1k |\{j \in N_k(i): y_j = y_i\}|`, N_k(i) the k
     nearest other rows (squared Euclidean distance, ties broken by index), as float64 (n,).
 

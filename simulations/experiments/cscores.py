@@ -39,7 +39,7 @@ from simulations.estimators import (
     subset_masks,
 )
 from simulations.experiment import Context, experiment
-from simulations.stats import mean_se, spearman_bootstrap
+from simulations.stats import mean_se, pm, spearman_bootstrap
 from simulations.threads import group_workers
 from theory._validate import check_finite, check_int
 
@@ -139,15 +139,19 @@ def unavailable(cfg: CScores) -> str | None:
 
     root = cfg.data_dir or os.environ.get("TAILMEM_DATA", "")
     if not root:
-        return "no data folder: pass --data-dir (the folder holding cifar10/ and cscores/) or set TAILMEM_DATA"
+        return (
+            "no data folder: pass --data-dir (the folder holding cifar10/ and cscores/) or set TAILMEM_DATA"
+        )
     for part in ("cifar10/cifar10-train-images-png-part1of3.zip", "cscores/cifar10-cscores-orig-order.npz"):
         if not (Path(root) / part).is_file() and not (Path(root) / "cifar-10-batches-py").is_dir():
             return f"{Path(root) / part} not found (see shared/data/SOURCES.md)"
     return None
 
 
-def _memory_check(n: int, m: int, cfg: CScores) -> None:
-    """Refuse before hours of work when the arrays of the run would not fit in memory."""
+def _memory_check(cfg: CScores) -> None:
+    """Refuse, before reading any data, a run whose arrays would not fit in memory (sizes bounded
+    by the official layout's 50,000 training and 10,000 test images when a size is 0)."""
+    n, m = cfg.train_size or 50_000, cfg.test_size or 10_000
     need = cfg.models * (n + m) * 8 * 6 + n * 3200 * 8 * 2  # estimators' float64 temporaries, features
     try:
         with open("/proc/meminfo") as fh:
@@ -167,12 +171,12 @@ def _data(cfg: CScores, ctx: Context):
     from simulations.data.dataset import fixed_part
     from simulations.data.patches import PatchFeatures, patch_features
 
+    _memory_check(cfg)
     data = load_dataset("cifar10", cfg.data_dir or None)
     cscores = load_cifar10_cscores(cfg.data_dir or None, labels=data.y_train)
     rng = ctx.rng("data")
     tr = fixed_part(cfg.train_size, len(data.y_train), rng, "train_size")
     te = fixed_part(cfg.test_size, len(data.y_test), rng, "test_size")
-    _memory_check(len(tr), len(te), cfg)
     cache = cfg.cache or Path(ctx.workdir) / ".cache" / "features"
     t0 = time.perf_counter()
     f_train, f_test = patch_features(data.x_train[tr], data.x_test[te], PatchFeatures(), cache, log=ctx.log)
@@ -192,8 +196,17 @@ def _heads(ctx, cfg, basis, y_train, y_test, r, *, beta, full: bool, bar):
         def compute(p=p, size=size):
             t0 = time.perf_counter()
             masks = subset_masks(n, size, ratio=r, rng=ctx.rng("subsets", ratio=r, piece=p))
-            out = ridge_heads(basis, y_train, y_test, masks, lam=cfg.lam, beta=beta, classes=10,
-                              workers=group_workers(), on_done=bar.update)  # fmt: skip
+            out = ridge_heads(
+                basis,
+                y_train,
+                y_test,
+                masks,
+                lam=cfg.lam,
+                beta=beta,
+                classes=10,
+                workers=group_workers(),
+                on_done=bar.update,
+            )
             secs = time.perf_counter() - t0
             if full:
                 return {"seconds": secs}, {"masks": masks, **out}
@@ -203,7 +216,9 @@ def _heads(ctx, cfg, basis, y_train, y_test, r, *, beta, full: bool, bar):
                 arrays.update({f"{kind}_{k}": v for k, v in sums.items()})
             return {"seconds": secs}, arrays
 
-        done, arrays = ctx.cached(f"heads-r{r:g}-{p}".replace(".", "p"), compute, on_reuse=lambda s=size: bar.update(s))
+        done, arrays = ctx.cached(
+            f"heads-r{r:g}-{p}".replace(".", "p"), compute, on_reuse=lambda s=size: bar.update(s)
+        )
         parts.append(arrays)
         seconds += done["seconds"]
     if full:
@@ -230,7 +245,9 @@ def _agreement(est: dict[str, np.ndarray], cscore: np.ndarray, y: np.ndarray, cf
         for c in range(10):
             sel = y == c
             row["by_class"].append(
-                spearman_bootstrap(v[sel], cscore[sel], reps=cfg.bootstrap, rng=rng) if sel.sum() >= 4 else None
+                spearman_bootstrap(v[sel], cscore[sel], reps=cfg.bootstrap, rng=rng)
+                if sel.sum() >= 4
+                else None
             )
         out[name] = row
     return out
@@ -243,11 +260,11 @@ def _removal(cfg, basis, y_train, y_test, mem, ctx) -> tuple[dict, dict]:
 
     n = len(y_train)
 
-    def accuracy(keep):
+    def correct(keep):
         w = ridge_head(basis, y_train, keep, lam=cfg.lam, classes=10)
-        return float(((basis.z_test @ w).argmax(axis=1) == y_test).mean())
+        return ((basis.z_test @ w).argmax(axis=1) == y_test).astype(np.float64)
 
-    full = accuracy(np.ones(n, dtype=bool))
+    full = float(correct(np.ones(n, dtype=bool)).mean())
     order = _ranked(mem, n, highest=True)
     rows, rand_all = [], []
     for f in cfg.removal_fractions:
@@ -255,20 +272,31 @@ def _removal(cfg, basis, y_train, y_test, mem, ctx) -> tuple[dict, dict]:
         keep = np.ones(n, dtype=bool)
         keep[order[:count]] = False
         rng = ctx.rng("removal", fraction=f)
-        rand = []
+        per_test = []
         for _ in range(cfg.removal_draws):
             k = np.ones(n, dtype=bool)
             k[rng.choice(n, size=count, replace=False)] = False
-            rand.append(accuracy(k))
-        top = accuracy(keep)
-        rows.append({
-            "fraction": f,
-            "removed": count,
-            "mem_at_cut": float(mem[order[count - 1]]),
-            "top_mem_removed": top,
-            "random_removed": mean_se(rand),
-            "difference": {"mean": top - float(np.mean(rand)), "se": mean_se(rand)["se"]},
-        })  # fmt: skip
+            per_test.append(correct(k))
+        rand = np.stack(per_test).mean(axis=1)
+        top = correct(keep)
+        # SE of the difference: the random draws' spread, and the test images' (paired: the same
+        # images score both models), added in quadrature
+        d = top - np.stack(per_test).mean(axis=0)
+        se = float(np.sqrt(mean_se(rand)["se"] ** 2 + d.var(ddof=1) / len(d)))
+        rows.append(
+            {
+                "fraction": f,
+                "removed": count,
+                "mem_at_cut": float(mem[order[count - 1]]),
+                "top_mem_removed": float(top.mean()),
+                "random_removed": mean_se(rand),
+                "difference": {
+                    "mean": float(d.mean()),
+                    "se": se,
+                    "z": float(d.mean() / se) if se > 0 else None,
+                },
+            }
+        )
         rand_all.append(rand)
     return {"full": full, "draws": cfg.removal_draws, "rows": rows}, {"removal_random": np.array(rand_all)}
 
@@ -283,14 +311,27 @@ def _pairs(cfg, basis, heads, mem, y_train, y_test, tr, te, ctx) -> tuple[dict, 
     correct_test = heads["correct_test"]
     if rows.size:
         infl, se = influence(correct_test, heads["masks"][:, rows])
-        found = high_influence_pairs(mem.value[rows], infl, y_train[rows], y_test,
-                                     mem_threshold=cfg.mem_threshold, infl_threshold=cfg.infl_threshold)  # fmt: skip
+        found = high_influence_pairs(
+            mem.value[rows],
+            infl,
+            y_train[rows],
+            y_test,
+            mem_threshold=cfg.mem_threshold,
+            infl_threshold=cfg.infl_threshold,
+        )
         values, errors = infl[found[:, 0], found[:, 1]], se[found[:, 0], found[:, 1]]
         pairs = np.stack([rows[found[:, 0]], found[:, 1]], axis=1)
     else:
         pairs, values, errors = np.zeros((0, 2), dtype=np.int64), np.zeros(0), np.zeros(0)
-    false = expected_false_pairs(correct_test, heads["masks"], mem.value, y_train, y_test,
-                                 mem_threshold=cfg.mem_threshold, infl_threshold=cfg.infl_threshold)  # fmt: skip
+    false = expected_false_pairs(
+        correct_test,
+        heads["masks"],
+        mem.value,
+        y_train,
+        y_test,
+        mem_threshold=cfg.mem_threshold,
+        infl_threshold=cfg.infl_threshold,
+    )
     tests, trains = np.unique(pairs[:, 1]), np.unique(pairs[:, 0])
     res = {
         "candidates": int(rows.size),
@@ -300,10 +341,15 @@ def _pairs(cfg, basis, heads, mem, y_train, y_test, tr, te, ctx) -> tuple[dict, 
         "test_examples_influenced": int(tests.size),
         "train_examples_in_pairs": int(trains.size),
         "table": [
-            {"train": int(tr[i]), "test": int(te[j]),
-             "mem": float(mem.value[i]), "infl": float(v), "infl_se": float(s)}
+            {
+                "train": int(tr[i]),
+                "test": int(te[j]),
+                "mem": float(mem.value[i]),
+                "infl": float(v),
+                "infl_se": float(s),
+            }
             for (i, j), v, s in zip(pairs[:20], values[:20], errors[:20], strict=True)
-        ],  # fmt: skip
+        ],
     }
     if trains.size:
         n = len(y_train)
@@ -360,11 +406,16 @@ def run(cfg: CScores, ctx: Context | None = None) -> tuple[dict, dict]:
     for r in ratios:
         if r == cfg.ratio:
             continue
-        by_ratio[r], seconds[f"{r:g}"] = _heads(ctx, cfg, basis, y_train, y_test, r, beta=beta, full=False, bar=bar)
+        by_ratio[r], seconds[f"{r:g}"] = _heads(
+            ctx, cfg, basis, y_train, y_test, r, beta=beta, full=False, bar=bar
+        )
     bar.close()
     mem = memorization(heads["correct_train"], heads["masks"])
     mem_soft = memorization(heads["prob_train"], heads["masks"])
-    main = {kind: heldout_from_sums(heldout_sums(heads[f"{kind}_train"], heads["masks"])) for kind in ("correct", "prob")}
+    main = {
+        kind: heldout_from_sums(heldout_sums(heads[f"{kind}_train"], heads["masks"]))
+        for kind in ("correct", "prob")
+    }
     by_ratio[cfg.ratio] = main
     averaged = [r for r in ratios if r in cfg.ratios]
     cs = {}
@@ -376,21 +427,30 @@ def run(cfg: CScores, ctx: Context | None = None) -> tuple[dict, dict]:
     # proxies, each timed
     cost = {}
     t0 = time.perf_counter()
-    speed = learning_speed(basis.z_train[:, :-1], y_train, classes=10, epochs=cfg.speed_epochs, lr=cfg.speed_lr,
-                           batch_size=cfg.speed_batch, seed=int(ctx.stream("learning-speed").generate_state(1)[0]))  # fmt: skip
+    speed = learning_speed(
+        basis.z_train[:, :-1],
+        y_train,
+        classes=10,
+        epochs=cfg.speed_epochs,
+        lr=cfg.speed_lr,
+        batch_size=cfg.speed_batch,
+        seed=int(ctx.stream("learning-speed").generate_state(1)[0]),
+    )
     cost["learning_speed"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     density = same_label_fraction(basis.z_train[:, :-1], y_train, k=cfg.neighbours, workers=group_workers())
     cost["same_label_fraction"] = time.perf_counter() - t0
     cost["full_model_confidence"] = full_seconds
     all_seconds = sum(seconds.values())
-    cost.update({
-        "heldout_soft_averaged": all_seconds,
-        "heldout_01_averaged": all_seconds,
-        f"heldout_soft_at_{cfg.ratio:g}": main_seconds,
-        f"heldout_01_at_{cfg.ratio:g}": main_seconds,
-        "mem": main_seconds,
-    })  # fmt: skip
+    cost.update(
+        {
+            "heldout_soft_averaged": all_seconds,
+            "heldout_01_averaged": all_seconds,
+            f"heldout_soft_at_{cfg.ratio:g}": main_seconds,
+            f"heldout_01_at_{cfg.ratio:g}": main_seconds,
+            "mem": main_seconds,
+        }
+    )
     estimates = {
         "heldout_soft_averaged": cs["prob"][0],
         "heldout_01_averaged": cs["correct"][0],
@@ -421,9 +481,13 @@ def run(cfg: CScores, ctx: Context | None = None) -> tuple[dict, dict]:
         "data_note": data.note,
         "n_train": n,
         "n_test": int(len(y_test)),
-        "features": {"recipe": "coates-v1 (400 patches 6x6, 3,200 features)", "components": cfg.components,
-                     "variance_kept": float(basis.variances.sum()), "seconds": feature_seconds,
-                     "basis_seconds": basis_seconds},  # fmt: skip
+        "features": {
+            "recipe": "coates-v1 (400 patches 6x6, 3,200 features)",
+            "components": cfg.components,
+            "variance_kept": float(basis.variances.sum()),
+            "seconds": feature_seconds,
+            "basis_seconds": basis_seconds,
+        },
         "lam": cfg.lam,
         "beta": beta,
         "full_model_test_accuracy": float((scores_test.argmax(axis=1) == y_test).mean()),
@@ -432,11 +496,15 @@ def run(cfg: CScores, ctx: Context | None = None) -> tuple[dict, dict]:
         "heads_seconds_by_ratio": seconds,
         "heads_per_second": sum(cfg.models_at(r) for r in ratios) / max(all_seconds, 1e-9),
         "test_accuracy": mean_se(heads["correct_test"].mean(axis=1)),
-        "heldout_mean_by_ratio": {f"{r:g}": {k: float(np.nanmean(by_ratio[r][k].value)) for k in ("correct", "prob")}
-                                  for r in ratios},  # fmt: skip
-        "se_median": {"heldout_soft_averaged": float(np.nanmedian(cs["prob"][1])),
-                      "heldout_01_averaged": float(np.nanmedian(cs["correct"][1])),
-                      "mem": float(np.nanmedian(mem.se))},  # fmt: skip
+        "heldout_mean_by_ratio": {
+            f"{r:g}": {k: float(np.nanmean(by_ratio[r][k].value)) for k in ("correct", "prob")}
+            for r in ratios
+        },
+        "se_median": {
+            "heldout_soft_averaged": float(np.nanmedian(cs["prob"][1])),
+            "heldout_01_averaged": float(np.nanmedian(cs["correct"][1])),
+            "mem": float(np.nanmedian(mem.se)),
+        },
         "released_mean": float(cscore.mean()),
         "mem": {
             "mean": float(np.nanmean(mem.value)),
@@ -464,6 +532,11 @@ def run(cfg: CScores, ctx: Context | None = None) -> tuple[dict, dict]:
         "pair_test_x": data.x_test[te[shown[:, 1]]],
     }
     return res, arrays
+
+
+def _pct(d: dict) -> str:
+    """A fraction's mean ± SE in percentage points, SE-aware rounding."""
+    return pm({"mean": 100 * d["mean"], "se": 100 * d["se"]})
 
 
 def _rho(d: dict) -> str:
@@ -496,8 +569,9 @@ def report(results: dict, cfg: CScores) -> str:
         f"Ridge heads (lambda {results['lam']:g} per example) on the top {f['components']:,} principal "
         f"components of {f['recipe']}; heads by ratio: "
         + ", ".join(f"{r}: {t:,}" for r, t in results["models_by_ratio"].items())
-        + f". One head on all training images: {100 * results['full_model_test_accuracy']:.2f}% test accuracy "
-        f"(soft correctness: softmax at inverse temperature {results['beta']:.2f}, fitted on the test split).",
+        + ". One head on all training images: "
+        f"{100 * results['full_model_test_accuracy']:.2f}% test accuracy (soft correctness: softmax at "
+        f"inverse temperature {results['beta']:.2f}, fitted on the test split).",
         "",
         "Agreement with the released C-scores (Spearman's rho, 95% bootstrap interval, "
         f"{cfg.bootstrap:,} resamples; n = {results['n_train']:,}):",
@@ -507,28 +581,58 @@ def report(results: dict, cfg: CScores) -> str:
     ]
     for name, a in results["agreement"].items():
         by = [c["rho"] for c in a["by_class"] if c is not None]
-        lines.append(f"| {label(name)} | {_rho(a['all'])} | {min(by):.3f} / {max(by):.3f} | {a['cost_seconds']:.1f} |")
+        lines.append(
+            f"| {label(name)} | {_rho(a['all'])} | {min(by):.3f} / {max(by):.3f} | {a['cost_seconds']:.1f} |"
+        )
     rem = results["removal"]
     lines += [
         "",
         f"Removal (head retrained without the top-mem~ fraction, against {rem['draws']} random removals "
         f"of as many; full data: {100 * rem['full']:.2f}% test accuracy):",
         "",
-        "| fraction removed | mem~ at the cut | top-mem~ removed | random removed (mean ± SE) |",
-        "| --- | --- | --- | --- |",
+        "| fraction removed | mem~ at the cut | top-mem~ removed | random removed | difference (z) |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for r in rem["rows"]:
-        rr = r["random_removed"]
+        rr, d = r["random_removed"], r["difference"]
+        z = "" if d["z"] is None else f" ({d['z']:+.1f})"
         lines.append(
-            f"| {r['fraction']:g} ({r['removed']:,}) | {r['mem_at_cut']:.3f} | {100 * r['top_mem_removed']:.2f}% | "
-            f"{100 * rr['mean']:.2f}% ± {100 * rr['se']:.2f} |"
+            f"| {r['fraction']:g} ({r['removed']:,}) | {r['mem_at_cut']:.3f} | "
+            f"{100 * r['top_mem_removed']:.2f}% | {_pct(rr)}% | {_pct(d)}{z} |"
         )
+    lines.append(
+        "Difference: top-mem~ removed minus random removed, in points; its SE adds the random draws' "
+        "spread and the test images' (paired), so |z| < 2 is not resolved at this size."
+    )
     p = results["influence_pairs"]
     lines += [
         "",
         f"High-influence pairs (mem~ >= {cfg.mem_threshold:g}, infl~ >= {cfg.infl_threshold:g}, same class): "
         f"{p['pairs']:,} pairs over {p['test_examples_influenced']:,} test images from {p['candidates']:,} "
         f"training images with mem~ >= {cfg.mem_threshold:g}; noise alone would give about "
-        f"{p['expected_false_pairs']:.1f}.",
+        f"{p['expected_false_pairs']:.1f} (every true influence 0, normal approximation).",
     ]
+    excess = p["pairs"] - p["expected_false_pairs"]
+    z = excess / np.sqrt(max(p["expected_false_pairs"], 1.0))
+    lines.append(
+        f"Pairs beyond noise: {excess:+.1f} (Poisson z = {z:+.1f}); "
+        + (
+            "more pairs than noise explains."
+            if z >= 3
+            else "not resolved at this size: noise alone explains the pairs found."
+        )
+    )
+    if "marginal_utility" in p:
+        mu = p["marginal_utility"]
+        rnd = mu["random_removed"]
+        lines += [
+            "",
+            "| training set | all test images | influenced test images |",
+            "| --- | --- | --- |",
+            f"| all | {100 * mu['full']['all_test']:.2f}% | {100 * mu['full']['influenced_test']:.2f}% |",
+            f"| without the pairs' training images | {100 * mu['pairs_removed']['all_test']:.2f}% | "
+            f"{100 * mu['pairs_removed']['influenced_test']:.2f}% |",
+            f"| without as many random ones (mean ± SE, {cfg.removal_draws} draws) | "
+            f"{_pct(rnd['all_test'])}% | {_pct(rnd['influenced_test'])}% |",
+        ]
     return "\n".join(lines) + "\n"

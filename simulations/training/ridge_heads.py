@@ -88,10 +88,14 @@ def _solve(gram: np.ndarray, rhs: np.ndarray, penalty: float) -> np.ndarray:
 
     g = gram.astype(np.float64)
     g[np.diag_indices_from(g)] += penalty
-    return scipy.linalg.cho_solve(scipy.linalg.cho_factor(g, lower=True), rhs.astype(np.float64)).astype(np.float32)
+    return scipy.linalg.cho_solve(scipy.linalg.cho_factor(g, lower=True), rhs.astype(np.float64)).astype(
+        np.float32
+    )
 
 
-def ridge_head(basis: RidgeBasis, y_train: np.ndarray, keep: np.ndarray, *, lam: float, classes: int) -> np.ndarray:
+def ridge_head(
+    basis: RidgeBasis, y_train: np.ndarray, keep: np.ndarray, *, lam: float, classes: int
+) -> np.ndarray:
     """The weights (k+1, classes) of the head trained on the examples where ``keep`` (n,) is True."""
     keep = np.asarray(keep, dtype=bool)
     size = int(keep.sum())
@@ -113,7 +117,9 @@ def label_probability(scores: np.ndarray, labels: np.ndarray, beta: float) -> np
     """softmax(beta * scores)[label] for each row of ``scores`` (..., classes), in float64."""
     s = beta * np.asarray(scores, dtype=np.float64)
     s -= s.max(axis=-1, keepdims=True)
-    logp = np.take_along_axis(s, np.asarray(labels)[..., None], axis=-1)[..., 0] - np.log(np.exp(s).sum(axis=-1))
+    logp = np.take_along_axis(s, np.asarray(labels)[..., None], axis=-1)[..., 0] - np.log(
+        np.exp(s).sum(axis=-1)
+    )
     return np.exp(logp)
 
 

@@ -80,3 +80,21 @@ def test_cscores_shared_copy():
         pytest.skip(f"shared data not found: {DATA / 'cscores'}")
     s = load_cifar10_cscores(DATA)
     assert s.shape == (50_000,) and 0 <= s.min() and s.max() <= 1
+
+
+def test_cscores_in_another_order_are_refused(tmp_path):
+    # the file's own labels must equal the images' labels: a shuffled file is caught by them
+    (tmp_path / "cscores").mkdir()
+    path = tmp_path / "cscores" / "cifar10-cscores-orig-order.npz"
+    labels = np.arange(50_000) % 10
+    np.savez(path, scores=np.linspace(0, 1, 50_000), labels=labels)
+    assert load_cifar10_cscores(tmp_path, labels=labels[:40_000]).shape == (50_000,)
+    shuffled = np.random.default_rng(0).permutation(labels)
+    with pytest.raises(ValueError, match=r"disagree with the images' at [\d,]+ of 40,000 positions"):
+        load_cifar10_cscores(tmp_path, labels=shuffled[:40_000])
+    np.savez(path, scores=np.linspace(0, 1, 50_000))
+    with pytest.raises(ValueError, match="cannot read key 'labels' to check the order"):
+        load_cifar10_cscores(tmp_path, labels=labels)
+    np.savez(path, scores=np.linspace(0, 1, 50_000), labels=labels[:100])
+    with pytest.raises(ValueError, match=r"'labels' is \(100,\), expected \(50000,\)"):
+        load_cifar10_cscores(tmp_path, labels=labels)

@@ -8,13 +8,17 @@ from hypothesis import strategies as st
 from simulations.estimators import (
     check_coverage,
     heldout_accuracy,
+    heldout_from_sums,
+    heldout_sums,
     high_influence_pairs,
     influence,
     influence_top_k,
     knn_loo_memorization,
+    learning_speed,
     loo_memorization,
     memorization,
     ridge_loo_memorization,
+    same_label_fraction,
     subset_masks,
 )
 
@@ -163,3 +167,55 @@ def test_bad_scores_are_rejected():
         memorization(np.full((4, 5), np.nan), masks)
     with pytest.raises(ValueError, match="masks must be"):
         memorization(np.zeros((4, 5)), masks.astype(int))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10**6), st.booleans())
+def test_heldout_sums_of_groups_add_up_to_the_whole(seed, binary):
+    # a long run keeps only the held-out sums of each piece: their total gives the same estimate
+    rng = np.random.default_rng(seed)
+    masks = rng.random((13, 9)) < 0.6
+    masks[0], masks[1] = True, False  # every example in and out at least once
+    C = (rng.random((13, 9)) < 0.7).astype(float) if binary else rng.random((13, 9))
+    whole = heldout_accuracy(C, masks)
+    parts = [heldout_sums(C[a:b], masks[a:b]) for a, b in ((0, 4), (4, 5), (5, 13))]
+    total = {k: sum(p[k] for p in parts) for k in ("count", "s1", "s2", "n_in")}
+    total["binary"] = np.array(all(bool(p["binary"]) for p in parts))
+    summed = heldout_from_sums(total)
+    for field in ("value", "se", "n_in", "n_out"):
+        np.testing.assert_allclose(getattr(whole, field), getattr(summed, field), rtol=1e-12)
+
+
+def test_same_label_fraction_equals_brute_force_neighbours():
+    # reference: all pairwise distances by scipy, sorted (ties broken by index: distinct here)
+    import scipy.spatial
+
+    rng = np.random.default_rng(7)
+    x, y = rng.normal(size=(150, 5)), rng.integers(0, 3, 150)
+    d = scipy.spatial.distance.cdist(x, x, "sqeuclidean")
+    np.fill_diagonal(d, np.inf)
+    for k in (1, 4, 30):
+        near = np.argsort(d, axis=1, kind="stable")[:, :k]
+        ref = (y[near] == y[:, None]).mean(axis=1)
+        for workers in (1, 3):
+            got = same_label_fraction(x, y, k=k, chunk=32, workers=workers)
+            np.testing.assert_array_equal(got, ref)
+    with pytest.raises(ValueError, match="k must be"):
+        same_label_fraction(x, y, k=150)
+
+
+def test_learning_speed_ranks_mislabelled_examples_last():
+    # two separated classes with 10 flipped labels: the flipped ones are learned last (if ever)
+    rng = np.random.default_rng(8)
+    y = rng.integers(0, 2, 400)
+    x = (2 * y[:, None] - 1) * 2.0 + rng.normal(size=(400, 3))
+    flipped = rng.choice(400, 10, replace=False)
+    y_noisy = y.copy()
+    y_noisy[flipped] = 1 - y[flipped]
+    s = learning_speed(x, y_noisy, classes=2, epochs=5, lr=0.1, batch_size=32, seed=0)
+    assert np.all((s > 0) & (s < 1))
+    assert set(np.argsort(s)[:10]) == set(flipped)
+    again = learning_speed(x, y_noisy, classes=2, epochs=5, lr=0.1, batch_size=32, seed=0)
+    assert np.array_equal(s, again)
+    with pytest.raises(ValueError, match="epochs"):
+        learning_speed(x, y, classes=2, epochs=0, lr=0.1, batch_size=32, seed=0)

@@ -124,6 +124,9 @@ TINY = {
         "head_hidden": 3,
     },
     "memorization": SUBSETS,
+    "cscores": {"train_size": 300, "test_size": 60, "components": 16, "models": 16, "heldout_models": 4,
+                "piece": 8, "ratios": (0.3, 0.7), "removal_fractions": (0.05,), "removal_draws": 2,
+                "bootstrap": 20, "speed_epochs": 2, "neighbours": 5, "grid": 3},  # fmt: skip
     "removal": {**SUBSETS, "thresholds": (0.1,), "retrain_models": 2},
     "influence-pairs": {**SUBSETS, "retrain_models": 2},
     "nlp-memorization": {
