@@ -7,40 +7,55 @@ from pathlib import Path
 import numpy as np
 
 from simulations.plots.common import plt, save
+from simulations.plots.style import (
+    FLOOR_STYLE,
+    errorbar,
+    floor_below,
+    legend_outside,
+    letter_panels,
+    log_floor,
+    series,
+    theory_line,
+    ticks_at,
+)
 
 __all__ = ["feldman_examples_figure", "feldman_bound_figures"]
 
+#: The tail-weight lower bound's legend entry.
+TAIL_BOUND = r"tail-weight lower bound $\frac{1}{5}$weight$[\frac{1}{3n},\frac{2}{n}]$"
+
 
 def feldman_examples_figure(arrays: dict, folder: str | Path) -> str:
-    """tau_1 * n (with Feldman's tail-weight lower bound) and the singleton fraction against n / N."""
+    """tau_1 * n (with Feldman's tail-weight lower bound) and the singleton fraction against n / N.
+    Exact values at the swept ratios (markers), joined by lines."""
     ratios = np.asarray(arrays["ratios"])
     ex = np.asarray(arrays["exponents"])
     tau = np.asarray(arrays["tau1_times_n"])
     tail = np.asarray(arrays["tail_bound_times_n"])
     single = np.asarray(arrays["singleton_fraction"])
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    colors = plt.cm.viridis(np.linspace(0, 0.9, ex.size))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.2))
+    floor = floor_below(tau, tail)
     for k, s in enumerate(ex):
-        a1.plot(ratios, tau[k], color=colors[k], label=f"Zipf exponent {s:g}")
-        a1.plot(ratios, tail[k], color=colors[k], ls=":", lw=1)
-        a2.plot(ratios, single[k], color=colors[k], label=f"Zipf exponent {s:g}")
-    a1.plot(
-        [], [], color="gray", ls=":", label=r"lower bound $\frac{1}{5}$weight$[\frac{1}{3n},\frac{2}{n}]$"
-    )
+        style = series(k)
+        label = f"Zipf exponent {s:g}"
+        a1.plot(ratios, tau[k], color=style["color"], marker=style["marker"], ms=4, label=label)
+        log_floor(a1, ratios, tail[k], floor=floor, color=style["color"], ls=":", lw=1.2)
+        a2.plot(ratios, single[k], color=style["color"], marker=style["marker"], ms=4, label=label)
+    a1.plot([], [], color="0.3", ls=":", lw=1.2, label=TAIL_BOUND)
     a1.set_xscale("log")
-    a1.set_yscale("log")
-    a1.set_xlabel("n / N")
-    a1.set_ylabel(r"$\tau_1 \cdot n$")
-    a1.set_title(r"Expected frequency of a singleton, $\tau_1 n$ (exact, fixed variant)")
-    a1.legend(fontsize=8)
+    a1.set_xlabel("n / N (training examples per subpopulation)")
+    a1.set_ylabel(r"$\tau_1 \cdot n$ (dimensionless)")
+    a1.set_title(r"Expected frequency of a singleton, $\tau_1 n$")
     a2.set_xscale("log")
-    a2.set_xlabel("n / N")
-    a2.set_ylabel("expected singleton share of examples")
-    a2.set_title("Singleton fraction (exact, fixed variant)")
-    a2.set_ylim(0, 1)
-    a2.legend(fontsize=8)
+    a2.set_xlabel("n / N (training examples per subpopulation)")
+    a2.set_ylabel("expected share of examples that are singletons")
+    a2.set_title("Singleton fraction")
+    a2.set_ylim(-0.02, 1.0)
     for a in (a1, a2):
         a.grid(alpha=0.3)
+    letter_panels([a1, a2])
+    fig.suptitle("Exact values (fixed variant) at the swept ratios, joined by lines")
+    legend_outside(fig, below=True, ncol=3)
     return save(fig, folder, "tau1_and_singletons_vs_ratio.png")
 
 
@@ -60,7 +75,7 @@ def feldman_bound_figures(results: dict, arrays: dict, folder: str | Path) -> li
     """The five figures of experiment feldman-bound, (a)-(e); returns their file names."""
     names = [
         _fig_a(results, folder),
-        _fig_b(results, folder),
+        _fig_b(results, arrays, folder),
         _fig_c(results, folder),
         _fig_d(arrays, folder),
         _fig_e(results, folder),
@@ -71,121 +86,129 @@ def feldman_bound_figures(results: dict, arrays: dict, folder: str | Path) -> li
 def _fig_a(results, folder) -> str:
     rows = _rows(results, "main", "ratio_sweep", "exponent_sweep", "label_priors")
     groups = _by_learner(rows)
-    colors = plt.cm.tab10(np.linspace(0, 1, 10))
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 5))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10.5, 4.6))
     lo, hi = np.inf, 0.0
+    pairs = {name: (np.array([r["tau1_errn1_conf"] for r in rs]), np.array([r["excess"] for r in rs]))
+             for name, rs in groups.items()}  # fmt: skip
+    floor = floor_below(*[v for xy in pairs.values() for v in xy])
     for k, (name, rs) in enumerate(groups.items()):
+        style = series(k, line=False)
         x = np.array([r["opt"] + r["bound_terms"] for r in rs])
         y = np.array([r["err"] for r in rs])
         xe = np.array([r["bound_terms_se"] for r in rs])
         ye = np.array([r["err_se"] for r in rs])
-        a1.errorbar(x, y, xerr=xe, yerr=ye, fmt="o", ms=4, color=colors[k % 10], label=name, capsize=2)
+        errorbar(a1, x, y, ye, xerr=xe, label=name, **style)
         lo, hi = min(lo, x.min(), y.min()), max(hi, x.max(), y.max())
-        x2 = np.array([r["tau1_errn1_conf"] for r in rs])
-        y2 = np.array([r["excess"] for r in rs])
+        x2, y2 = pairs[name]
         ye2 = np.array([r["excess_se"] for r in rs])
-        keep = (x2 > 0) & (y2 > 0)
-        a2.errorbar(
-            x2[keep], y2[keep], yerr=ye2[keep], fmt="o", ms=4, color=colors[k % 10], label=name, capsize=2
-        )
-    line = np.geomspace(max(lo, 1e-4), hi * 1.1, 10)
+        at_floor = (x2 <= floor) | (y2 <= floor)
+        errorbar(a2, np.maximum(x2, floor), np.maximum(y2, floor), np.where(at_floor, 0.0, ye2),
+                 mfc=style["color"], label=name, **style)  # fmt: skip
+        if at_floor.any():
+            a2.plot(np.maximum(x2, floor)[at_floor], np.maximum(y2, floor)[at_floor], ls="none",
+                    marker=style["marker"], ms=9, mfc="none", mec=style["color"])  # fmt: skip
+    line = np.geomspace(lo / 1.5, hi * 1.5, 50)
     a1.plot(line, line, "k--", lw=1, label="equality")
     a1.set(
         xscale="log",
         yscale="log",
         xlabel=r"opt + $\sum_\ell \tau_\ell\,\mathrm{errn}_S(A,\ell)$ (measured errn, exact $\tau$)",
         ylabel="measured test error err(A)",
-        title="(a) measured error against the bound",
+        title="Measured error against the bound",
     )
-    a2.plot(line, line, "k--", lw=1, label="bound (equality)")
+    hi2 = max(float(np.max(np.concatenate([np.ravel(v) for v in pairs.values()]))), floor) * 1.5
+    line = np.geomspace(floor, hi2, 50)
+    a2.plot(line, line, "k--", lw=1)
+    a2.axhline(floor, **FLOOR_STYLE)
+    a2.axvline(floor, **FLOOR_STYLE)
+    at_zero = {name: int(((x2 <= floor) & (y2 <= floor)).sum()) for name, (x2, y2) in pairs.items()}
+    if any(at_zero.values()):  # the learners hidden under one another at (0, 0)
+        names = ", ".join(f"{name} x{c}" for name, c in at_zero.items() if c)
+        a2.annotate(f"at (0, 0): {names}", (floor, floor), xytext=(10, 6), textcoords="offset points")
+    a2.plot([], [], ls="none", marker="o", ms=9, mfc="none", mec="0.3",
+            label=f"ringed: value 0 drawn at {floor:.0e} (dotted)")  # fmt: skip
     a2.set(
         xscale="log",
         yscale="log",
         xlabel=r"$\tau_1\,E[\mathrm{errn}_S(A,1)]$ (singletons only)",
         ylabel="measured excess error err - opt",
-        title="(a') Feldman's singleton form: points lie on or above",
+        title="Feldman's singleton form: points lie on or above",
     )
     for a in (a1, a2):
         a.grid(alpha=0.3, which="both")
-        a.legend(fontsize=7)
+    letter_panels([a1, a2], letters=["a", "a'"])
+    legend_outside(fig, below=True, ncol=4)
     return save(fig, folder, "a_error_vs_bound.png")
 
 
-def _errbar(ax, x, rows, ykey, label, color, fmt="o"):
-    y = np.array([r[ykey] for r in rows])
-    e = np.array([r[ykey + "_se"] for r in rows])
-    ax.errorbar(x, y, yerr=e, fmt=fmt, ms=4, capsize=2, label=label, color=color)
-
-
-def _sweep_panel(ax, rows, symbol, name, learner_label, theory_label, color) -> None:
+def _sweep_panel(ax, rows, symbol, learner_label, theory_label, color, theory_x, theory_y) -> None:
     """Measured excess, measured bound terms and the theory's cost against the swept value, which
     is the number after '=' in the learner's name (mem-limit=G, label-dp=E)."""
-    x = [float(r["learner"].split("=")[1]) for r in rows]
-    _errbar(ax, x, rows, "excess", f"measured excess ({learner_label})", color)
-    _errbar(ax, x, rows, "bound_terms", r"measured $\sum_\ell\tau_\ell$errn$_\ell$", "C2", fmt="x")
-    ax.plot(x, [r["theory"] for r in rows], "k-", label=f"theory: {theory_label} (lower bound)")
-    ax.set(xlabel=symbol, ylabel="excess error", title=f"(b) excess error against {name}")
+    x = np.array([float(r["learner"].split("=")[1]) for r in rows])
+    y = [r["excess"] for r in rows]
+    errorbar(ax, x, y, [r["excess_se"] for r in rows], color=color, marker="o", ls="none",
+             label=f"measured excess ({learner_label})")  # fmt: skip
+    errorbar(ax, x, [r["bound_terms"] for r in rows], [r["bound_terms_se"] for r in rows], color=COLORS_ALT,
+             marker="x", ms=7, ls="none", label=r"measured $\sum_\ell\tau_\ell$errn$_\ell$")  # fmt: skip
+    theory_line(ax, theory_x, theory_y, label=f"theory: {theory_label} (lower bound)")
+    ax.set(xlabel=symbol, ylabel="excess error (fraction of test points)")
 
 
-def _fig_b(results, folder) -> str:
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
-    _sweep_panel(
-        axes[0],
-        results["gamma_sweep"],
-        r"memorization limit $\gamma$",
-        "gamma",
-        "mem-limit learner",
-        "cost of a gamma limit",
-        "C0",
-    )
-    _sweep_panel(
-        axes[1],
-        results["epsilon_sweep"],
-        r"label-DP $\varepsilon$",
-        "eps",
-        "exponential mechanism",
-        "cost of (eps, 0)-label-DP",
-        "C1",
-    )
-    ns = _by_learner(results["noise_sweep"])
+COLORS_ALT = series(2)["color"]
+
+
+def _fig_b(results, arrays, folder) -> str:
+    fig, axes = plt.subplots(1, 3, figsize=(11, 4.4))
+    _sweep_panel(axes[0], results["gamma_sweep"], r"memorization limit $\gamma$", "mem-limit",
+                 "cost of a gamma limit", series(0)["color"], arrays["theory_gamma_grid"],
+                 arrays["theory_gamma_cost"])  # fmt: skip
+    _sweep_panel(axes[1], results["epsilon_sweep"], r"label-DP $\varepsilon$", "exp. mechanism",
+                 "cost of (eps, 0)-label-DP", series(1)["color"], arrays["theory_epsilon_grid"],
+                 arrays["theory_epsilon_cost"])  # fmt: skip
+    axes[1].set_xscale("log")
+    ticks_at(axes[1], [float(r["learner"].split("=")[1]) for r in results["epsilon_sweep"]])
     a = axes[2]
-    for k, (name, rs) in enumerate(ns.items()):
+    grid, costs = arrays["theory_noise_grid"], arrays["theory_noise_cost"]
+    for k, (name, rs) in enumerate(_by_learner(results["noise_sweep"]).items()):
+        style = series(k + 3, line=False)
         noise = [1.0 - r["kappa"] for r in rs]
-        _errbar(a, noise, rs, "excess", f"{name}: measured excess", f"C{k}")
-        th = [r["theory"] for r in rs]
-        if all(t is not None for t in th):
-            a.plot(noise, th, "-", color=f"C{k}", lw=1, label=f"{name}: theory")
-    a.set(
-        xlabel=r"label noise $1-\kappa$", ylabel="excess error", title="(b) excess error against label noise"
-    )
-    for a in axes:
+        errorbar(a, noise, [r["excess"] for r in rs], [r["excess_se"] for r in rs],
+                 label=f"{name}: measured", **style)  # fmt: skip
+        if np.isfinite(costs[k]).all():
+            a.plot(grid, costs[k], color=style["color"], lw=1.2, ls=LINE[k % 3], label=f"{name}: theory")
+    a.set(xlabel=r"label noise $1-\kappa$", ylabel="excess error (fraction of test points)")
+    for a, title in zip(axes, ("against the memorization limit", "against label-DP epsilon",
+                               "against label noise"), strict=True):  # fmt: skip
+        a.set_title(f"Excess error {title}")
         a.grid(alpha=0.3)
-        a.legend(fontsize=7)
+    letter_panels(axes, letters=["b1", "b2", "b3"])
+    legend_outside(fig, below=True, ncol=3)
     return save(fig, folder, "b_excess_vs_gamma_eps_noise.png")
+
+
+LINE = ("-", "--", "-.")
 
 
 def _fig_c(results, folder) -> str:
     rows = results["disparate"]
     x = np.arange(len(rows))
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.3))
-    for a, key, title in ((a1, "opt", "opt (optimal error)"), (a2, "cost", "cost of the gamma limit")):
-        a.bar(
-            x,
-            [r[key] for r in rows],
-            yerr=[r[key + "_se"] for r in rows],
-            capsize=3,
-            color="C0",
-            alpha=0.7,
-            label="simulation (mean ± SE)",
-        )
-        a.plot(x, [r[key + "_theory"] for r in rows], "k_", ms=30, mew=2, label="theory (exact / bound)")
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.2))
+    titles = ("opt (optimal error)", "cost of the gamma limit")
+    for a, key, title in zip(axes, ("opt", "cost"), titles, strict=True):
+        a.bar(x, [r[key] for r in rows], yerr=[r[key + "_se"] for r in rows], color=series(0)["color"],
+              alpha=0.6, label="simulation (mean ± SE)")  # fmt: skip
+        a.plot(x, [r[key + "_theory"] for r in rows], ls="none", marker="_", color="black", ms=30, mew=2,
+               label="theory (exact / bound)")  # fmt: skip
         pub = [r[key + "_published"] for r in rows]
         if all(p is not None for p in pub):
-            a.plot(x, pub, "r.", ms=10, label="published (§1.4)")
-        a.set_xticks(x, [f"{r['subgroup']}\nN={r['N']:,} n={r['n']:,}" for r in rows], fontsize=8)
-        a.set_title(f"(c) disparate effect: {title}")
+            a.plot(x, pub, ls="none", marker="D", mfc="none", color=series(1)["color"], ms=7,
+                   label="published (§1.4)")  # fmt: skip
+        a.set_xticks(x, [f"{r['subgroup']}\nN={r['N']:,} n={r['n']:,}" for r in rows])
+        a.set_ylabel(f"{key} (fraction of test points)")
+        a.set_title(f"Disparate effect: {title}")
         a.grid(alpha=0.3, axis="y")
-        a.legend(fontsize=7)
+    letter_panels(axes, letters=["c1", "c2"])
+    legend_outside(fig, below=True, ncol=3)
     return save(fig, folder, "c_disparate_effect.png")
 
 
@@ -194,18 +217,22 @@ def _fig_d(arrays, folder) -> str:
     mids = np.sqrt(edges[:-1] * edges[1:])
     acc = np.asarray(arrays["acc_by_bin"])
     pts = np.asarray(arrays["points_by_bin"])
-    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    count = np.asarray(arrays["points_in_bin_all_trials"])
+    fig, ax = plt.subplots(figsize=(8, 4.4))
     keep = pts > 0
     for k, name in enumerate(np.asarray(arrays["learners"])):
-        ax.plot(mids[keep], acc[k][keep], "o-", ms=3, label=str(name))
+        p = acc[k][keep]
+        se = np.sqrt(p * (1 - p) / count[keep])
+        errorbar(ax, mids[keep], p, se, ms=4, label=str(name), **series(k))
     ax.set(
         xscale="log",
-        xlabel="expected count n D(x) (log-spaced bins)",
-        ylabel="accuracy on points in the bin",
-        title="(d) accuracy per frequency, memorizing vs limited learners",
+        xlabel="expected count n D(x) of the test point's subpopulation (log-spaced bins)",
+        ylabel="accuracy on test points in the bin",
+        title="(d) Accuracy per frequency, memorizing and limited learners\n"
+        "(± binomial SE of the points pooled over trials)",
     )
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
+    legend_outside(ax)
     return save(fig, folder, "d_accuracy_by_frequency.png")
 
 
@@ -214,29 +241,20 @@ def _fig_e(results, folder) -> str:
         results, "main", "ratio_sweep", "exponent_sweep", "gamma_sweep", "epsilon_sweep", "noise_sweep"
     )
     groups = _by_learner(rows)
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    fig, ax = plt.subplots(figsize=(9, 5.2))
     hi = 0.0
     for k, (name, rs) in enumerate(groups.items()):
         x = np.array([r["mem_avg"] for r in rs])
         y = np.array([r["gen_gap"] for r in rs])
-        ax.errorbar(
-            x,
-            y,
-            xerr=[r["mem_avg_se"] for r in rs],
-            yerr=[r["gen_gap_se"] for r in rs],
-            fmt="o",
-            ms=3,
-            capsize=2,
-            color=plt.cm.tab20(k % 20),
-            label=name if len(groups) <= 20 else None,
-        )
+        errorbar(ax, x, y, [r["gen_gap_se"] for r in rs], xerr=[r["mem_avg_se"] for r in rs], ms=5,
+                 mfc="none", label=name, **series(k, line=False))  # fmt: skip
         hi = max(hi, x.max(), y.max())
-    ax.plot([0, hi], [0, hi], "k--", lw=1, label="mem = gap")
+    ax.plot([0, hi * 1.05], [0, hi * 1.05], "k--", lw=1, label="mem = gap")
     ax.set(
         xlabel="average memorization (exact)",
         ylabel="generalization gap (noisy test - train error)",
-        title="(e) memorization against the generalization gap",
+        title="(e) Memorization against the generalization gap, every point and learner",
     )
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=6, ncol=2)
+    legend_outside(ax, ncol=2 if len(groups) > 10 else 1)
     return save(fig, folder, "e_memorization_vs_gap.png")

@@ -50,6 +50,7 @@ __all__ = [
     "errorbar",
     "theory_line",
     "theory_points",
+    "ticks_at",
     "note",
     "check_figure",
 ]
@@ -201,6 +202,15 @@ def theory_points(ax, x, y, *, label: str, color: str = "black", **kw):
                    ms=kw.pop("ms", 12), mew=kw.pop("mew", 1.8), label=label, **kw)  # fmt: skip
 
 
+def ticks_at(ax, values, *, axis: str = "x", fmt: str = "{:g}") -> None:
+    """Major ticks at ``values`` (e.g. the swept values of a log axis), labelled with ``fmt``, and
+    no minor tick labels (on a short log axis they print over each other)."""
+    values = np.unique(np.asarray(values, dtype=np.float64))
+    a = ax.xaxis if axis == "x" else ax.yaxis
+    a.set_ticks(values, [fmt.format(v) for v in values])
+    a.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
 def note(ax, text: str) -> None:
     """A sentence in the figure, under the panel's title (e.g. "not resolved at this size: ...")."""
     title = ax.get_title()
@@ -216,8 +226,8 @@ def check_figure(fig) -> list[str]:
       cannot draw (<= 0 on a log axis: the curve would plunge to minus infinity);
     - no visible axes with nothing drawn inside its limits;
     - no text (titles, labels, tick labels, annotations, legends) outside the canvas;
-    - no two text boxes overlapping (the tick labels of one axes against each other, and the
-      entries of one legend, excepted);
+    - no two text boxes overlapping (the entries of one legend excepted; tick labels of one axis
+      may touch but not overlap by more than 4 square pixels);
     - no legend box over a data point (line vertices, scatter points, bars) of any axes;
     - no error bar cut by the axes limits;
     - panels lettered once: with two or more axes holding data, every title starts with a letter
@@ -256,7 +266,9 @@ def check_figure(fig) -> list[str]:
         for j in range(i + 1, len(boxes)):
             ti, bi, oi, _ = boxes[i]
             tj, bj, oj, _ = boxes[j]
-            if oi is not None and oi == oj:
+            if oi is not None and oi == oj:  # tick labels of one axis may touch, not overlap
+                if _overlap(bi, bj) > 4.0 and _same_axis(bi, bj):
+                    problems.append(f"tick labels overlap: {ti!r} and {tj!r}")
                 continue
             if _overlap(bi, bj) > 1.0:
                 problems.append(f"text boxes overlap: {ti!r} and {tj!r}")
@@ -428,6 +440,14 @@ def _shown(artist) -> bool:
 def _legend_name(leg: Legend) -> str:
     texts = [t.get_text() for t in leg.get_texts()]
     return f"legend [{texts[0]!s}{', ...' if len(texts) > 1 else ''}]"
+
+
+def _same_axis(a, b) -> bool:
+    """Two tick-label boxes of one axes on the same axis (a row or a column), not an x label
+    against a y label at the corner."""
+    same_row = abs((a.y0 + a.y1) - (b.y0 + b.y1)) < 0.5 * min(a.height, b.height)
+    same_col = abs((a.x0 + a.x1) - (b.x0 + b.x1)) < 0.5 * min(a.width, b.width) or abs(a.x1 - b.x1) < 2
+    return same_row or same_col
 
 
 def _overlap(a, b) -> float:

@@ -112,6 +112,13 @@ def bad_no_letter():
     return fig
 
 
+def bad_ticks():
+    fig, ax = one_panel()
+    ax.plot(X, X)
+    ax.set_xticks([1.0, 1.05, 5.0], ["1.000", "1.050", "5"])  # the first two print over each other
+    return fig
+
+
 def bad_wide():
     fig, ax = one_panel(figsize=(18, 4))
     ax.plot(X, X)
@@ -143,6 +150,7 @@ def bad_clipped_errorbar():
         (bad_legend, "covers data"),
         (bad_letters, "panel letter (a) used twice"),
         (bad_no_letter, "'not lettered': panel without a letter"),
+        (bad_ticks, "tick labels overlap: '1.000' and '1.050'"),
         (bad_wide, "18.0 in wide"),
         (bad_small_text, "text under 7 pt: 'x'"),
         (bad_clipped_errorbar, "error bar cut"),
