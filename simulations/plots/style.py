@@ -34,6 +34,7 @@ from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 
 __all__ = [
     "COLORS",
@@ -47,6 +48,7 @@ __all__ = [
     "legend_outside",
     "floor_below",
     "log_floor",
+    "mark_floor",
     "errorbar",
     "theory_line",
     "theory_points",
@@ -83,7 +85,7 @@ RC = {
 }
 #: Colour, marker and style of values drawn at a log axis' floor.
 FLOOR_STYLE = {"color": "0.35", "ls": ":", "lw": 0.9}
-_FLOOR_LABEL = "value <= 0 (open triangles) drawn at"
+_FLOOR_LABEL = "0 (open triangles, lower ends of bars) drawn at"
 _LETTER = re.compile(r"^\(([a-z][0-9']*)\)\s*")
 
 
@@ -133,7 +135,8 @@ def floor_below(*values, decades: float = 1.0) -> float:
     return float(10.0 ** (np.floor(np.log10(v.min())) - decades)) if v.size else 1e-12
 
 
-def log_floor(ax, x, y, *, floor: float, label: str | None = None, **style) -> np.ndarray:
+def log_floor(ax, x, y, *, floor: float, label: str | None = None, floor_label: str | None = None,
+              **style) -> np.ndarray:  # fmt: skip
     """Draw ``y`` against ``x`` on a log y axis with the values <= 0 at ``floor``: the line goes
     down to the floor (it does not plunge), those points are open downward triangles, and a dotted
     line marks the floor once per axes, named in the legend "0 drawn at <floor>". Missing (NaN)
@@ -147,23 +150,25 @@ def log_floor(ax, x, y, *, floor: float, label: str | None = None, **style) -> n
     if zero.any():
         color = style.get("color", "0.35")
         ax.plot(x[zero], shown[zero], ls="none", marker="v", mfc="white", mec=color, ms=7, zorder=4)
-        mark_floor(ax, floor)
+        mark_floor(ax, floor, floor_label)
     ax.set_yscale("log")
     return shown
 
 
-def mark_floor(ax, floor: float) -> None:
-    """The dotted floor line of a log axis (once per axes), with its legend entry."""
-    label = f"{_FLOOR_LABEL} {floor:.0e}"
+def mark_floor(ax, floor: float, label: str | None = None) -> None:
+    """The dotted floor line of a log axis (once per axes), with its legend entry (by default
+    "0 (open triangles, lower ends of bars) drawn at <floor>")."""
+    label = label or f"{_FLOOR_LABEL} {floor:.0e}"
     if not any(line.get_label() == label for line in ax.lines):
         ax.axhline(floor, label=label, **FLOOR_STYLE)
 
 
-def errorbar(ax, x, y, se=None, *, xerr=None, floor: float | None = None, **kw):
+def errorbar(ax, x, y, se=None, *, xerr=None, floor: float | None = None, floor_label: str | None = None,
+             **kw):  # fmt: skip
     """``ax.errorbar`` of mean ± ``se`` without the missing points (NaN mean or position; a NaN SE
     draws no bar). With ``floor`` (a log y axis): means <= floor are drawn at the floor as in
-    :func:`log_floor`, and lower bars that would cross 0 end at the floor. Returns the container,
-    or None when no point is left."""
+    :func:`log_floor`, and lower bars that would cross 0 end at the floor, which is then marked.
+    Returns the container, or None when no point is left."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     ok = np.isfinite(x) & np.isfinite(y)
     if not ok.any():
@@ -179,11 +184,14 @@ def errorbar(ax, x, y, se=None, *, xerr=None, floor: float | None = None, **kw):
     if floor is not None:
         zero = y <= floor
         y = np.where(zero, floor, y)
+        cut = np.zeros_like(zero)
         if yerr is not None:
+            cut = yerr > y - floor
             yerr = np.vstack([np.minimum(yerr, y - floor), yerr])
         if zero.any():
             ax.plot(x[zero], y[zero], ls="none", marker="v", mfc="white", mec=kw.get("color", "0.35"), ms=7)
-            mark_floor(ax, floor)
+        if zero.any() or cut.any():
+            mark_floor(ax, floor, floor_label)
         ax.set_yscale("log")
     return ax.errorbar(x, y, yerr=yerr, xerr=xerr, **kw)
 
@@ -342,11 +350,15 @@ def _data_points(ax) -> np.ndarray:
 
 
 def _bars(ax, renderer) -> list:
-    return [
-        p.get_window_extent(renderer)
-        for p in ax.patches
-        if isinstance(p, Rectangle) and p.get_visible() and p.get_transform().contains_branch(ax.transData)
-    ]
+    """Display boxes of the bars of ``ax``, cut to the axes (a bar from 0 on a log axis reaches
+    far below it)."""
+    out = []
+    for p in ax.patches:
+        if isinstance(p, Rectangle) and p.get_visible() and p.get_transform().contains_branch(ax.transData):
+            box = Bbox.intersection(p.get_window_extent(renderer), ax.bbox)
+            if box is not None:
+                out.append(box)
+    return out
 
 
 def _drawn_inside(ax, renderer) -> list:
