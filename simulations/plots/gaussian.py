@@ -9,30 +9,26 @@ from pathlib import Path
 import numpy as np
 
 from simulations.plots.common import plt, save
-from simulations.plots.gaussian_tail import FAMILY_COLORS, gaussian_tail_figures
+from simulations.plots.gaussian_tail import gaussian_tail_figures
 from simulations.plots.gaussian_tail import saved_value as _v
+from simulations.plots.style import (
+    COLORS,
+    LINESTYLES,
+    errorbar,
+    legend_outside,
+    letter_panels,
+    series,
+    theory_line,
+)
 
 __all__ = ["gaussian_tail_figures", "gaussian_coupling_figures", "gaussian_dp_figures"]
 
+
 # ---------------------------------------------------------------------- gaussian-coupling
-_MARKERS = "osD^vP*Xh<>"
-
-
-def _styles(results: dict) -> list[tuple[str, str, str]]:
-    """(colour, marker, line style) per setting: one colour per family, markers within it."""
-    seen: dict[str, int] = {}
-    out = []
-    for r in results["settings"]:
-        k = seen.get(r["family"], 0)
-        seen[r["family"]] = k + 1
-        out.append(
-            (
-                FAMILY_COLORS.get(r["family"], "black"),
-                _MARKERS[k % len(_MARKERS)],
-                "-" if k % 2 == 0 else "--",
-            )
-        )
-    return out
+def _styles(results: dict) -> list[dict]:
+    """Colour, marker and line style per setting (style.series): every learner its own pair of
+    colour and marker, so that the variants of one family (four MLPs, 1-NN and 5-NN) differ."""
+    return [series(k) for k in range(len(results["settings"]))]
 
 
 def gaussian_coupling_figures(results: dict, arrays: dict, folder: str | Path) -> list[str]:
@@ -47,54 +43,61 @@ def _coupling_by_l(results: dict, arrays: dict, folder) -> str:
     errn_se = np.asarray(arrays["errn_se"], dtype=np.float64)
     L = lam.shape[1]
     ells = np.arange(1, L + 1)
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 5))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10.5, 4.6))
     styles = _styles(results)
     S = len(results["settings"])
     for s, r in enumerate(results["settings"]):
         if "err" not in r:
             continue
-        color, marker, ls = styles[s]
-        off = (s - (S - 1) / 2) * 0.012 * L  # small horizontal offsets keep the error bars apart
-        a1.errorbar(ells + off, lam[s], yerr=lam_se[s], color=color, marker=marker, ls=ls, capsize=2,
-                    mfc="none", label=r["learner"])  # fmt: skip
-        a2.errorbar(ells + off, errn[s], yerr=errn_se[s], color=color, marker=marker, ls=ls, capsize=2,
-                    mfc="none", label=r["learner"])  # fmt: skip
+        off = (s - (S - 1) / 2) * 0.02  # small horizontal offsets keep the error bars apart
+        errorbar(a1, ells + off, lam[s], lam_se[s], mfc="none", label=r["learner"], **styles[s])
+        errorbar(a2, ells + off, errn[s], errn_se[s], mfc="none", label=r["learner"], **styles[s])
     a1.set_ylabel(r"coupling $\hat\lambda_\ell$ (mean over points seen $\ell$ times)")
-    a1.set_title(r"(a) Coupling of $h(x_i)$ and $h(x')$, $x' \sim M_{c_i}$")
-    a1.set_ylim(-0.03, 1.03)
-    a2.set_ylabel(r"$\mathrm{errn}_\ell$ (clusters seen $\ell$ times whose labels are not fitted)")
+    a1.set_title(r"Coupling of $h(x_i)$ and $h(x')$, $x' \sim M_{c_i}$")
+    a1.set_ylim(-0.03, 1.05)
+    a2.set_ylabel(r"$\mathrm{errn}_\ell$ (clusters seen $\ell$ times, labels not fitted)")
     a2.set_title(r"$\mathrm{errn}_\ell$ per learner")
     for a in (a1, a2):
-        a.set_xlabel(r"training multiplicity $\ell$ of the cluster")
+        a.set_xlabel(r"training multiplicity $\ell$ of the cluster (learners offset sideways)")
         a.set_xticks(ells)
         a.grid(alpha=0.3)
-    a2.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    letter_panels([a1, a2], letters=["a1", "a2"])
+    legend_outside(fig, below=True, ncol=4)
     return save(fig, folder, "coupling_by_multiplicity.png")
 
 
 def _coupling_excess_vs_bound(results: dict, folder) -> str:
-    fig, ax = plt.subplots(figsize=(8.5, 6))
+    fig, ax = plt.subplots(figsize=(9, 5.6))
     styles = _styles(results)
-    hi = 0.0
+    hi, at_zero = 0.0, []
     for s, r in enumerate(results["settings"]):
         if "err" not in r:
             continue
-        color, marker, _ = styles[s]
+        st = {**styles[s], "ls": "none"}
         bx, ex = _v(r["bound"]), _v(r["excess"])
-        ax.errorbar(bx, ex, xerr=_v(r["bound"], "se"), yerr=_v(r["excess"], "se"), fmt=marker, color=color,
-                    capsize=3, mfc="none", label=r["learner"])  # fmt: skip
-        ax.scatter([_v(r["bound_points"])], [ex], marker=marker, color=color, s=10, alpha=0.5)
+        errorbar(ax, [bx], [ex], [_v(r["excess"], "se")], xerr=[_v(r["bound"], "se")], mfc="none",
+                 label=r["learner"], **st)  # fmt: skip
+        ax.plot([_v(r["bound_points"])], [ex], ls="none", marker=st["marker"], color=st["color"], ms=3.5)
         hi = max(hi, bx, ex, _v(r["bound_points"]))
+        if abs(bx) < 1e-3 and abs(ex) < 0.01:
+            at_zero.append(r["learner"])
     hi = 1.1 * hi if hi > 0 else 1.0
     ax.plot([0, hi], [0, hi], color="black", lw=0.8, ls="--", label="y = x (bound met with equality)")
+    ax.plot(
+        [], [], ls="none", marker="o", color="0.3", ms=3.5, label=r"small filled: same with $\lambda = 1$"
+    )
+    if at_zero:  # the learners whose markers pile up at the origin
+        ax.annotate("near (0, 0):\n" + "\n".join(at_zero), (0, 0), xytext=(0.03, 0.5),
+                    textcoords="axes fraction", fontsize=7.5, va="bottom",
+                    arrowprops={"arrowstyle": "->", "color": "0.4", "lw": 0.8})  # fmt: skip
     ax.set_xlim(-0.02 * hi, hi)
     ax.set_xlabel(
-        r"bound term $\sum_\ell \hat\lambda_\ell\,\tau_\ell\,\mathrm{errn}_\ell$ (small dots: $\lambda = 1$)"
+        r"bound term $\sum_\ell \hat\lambda_\ell\,\tau_\ell\,\mathrm{errn}_\ell$ (measured coupling)"
     )
     ax.set_ylabel(r"measured excess error  err $-$ opt($\pi$, F | S)")
-    ax.set_title("(b) Excess error against the mixture bound, per learner")
+    ax.set_title("(b) Excess error against the mixture bound, per learner (mean ± SE)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    legend_outside(ax)
     return save(fig, folder, "coupling_excess_vs_bound.png")
 
 
@@ -141,48 +144,50 @@ def _dp_figure(results: dict, arrays: dict, folder, family: str = "private") -> 
 
     note = ": e^(2 eps)/m + (1 + e^eps) delta" if family == "dpsgd" else ": e^eps/m"
     label_eps = [lvl(e) for e in eps]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(14, 5.2))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10.5, 4.8))
     lo, hi = results["rare_bin"]
-    a1.axvspan(lo, hi, color="gold", alpha=0.25, label="rare bin (n·π ≈ 1)")
+    a1.axvspan(lo, hi, color=COLORS[4], alpha=0.2, label="rare bin (n·π ≈ 1)")
     shown = _few(priv, 5)
-    cmap = plt.get_cmap("viridis")
     for k, i in enumerate([*shown, nonpriv]):
-        ok = np.isfinite(acc[i])
-        color = "black" if i == nonpriv else cmap(k / max(1, len(shown) - 1) * 0.9)
-        a1.errorbar(x[ok], acc[i, ok], yerr=se[i, ok], marker="o", capsize=3, color=color, mfc="none",
-                    label=rows[i]["learner"])  # fmt: skip
+        st = {"color": "black", "marker": "o", "ls": "-"} if i == nonpriv else series(k)
+        errorbar(a1, x, acc[i], se[i], mfc="none", label=rows[i]["learner"], **st)
         if i != nonpriv:
             e = priv.index(i)
             if label_eps[e][0] < results["theory"]["ln_m"]:  # beyond ln m the ceiling is 1 on seen clusters
-                a1.plot(x[ok], ceil_b[e, ok], color=color, ls=":", lw=1.2)
+                ok = np.isfinite(ceil_b[e])
+                a1.plot(x[ok], ceil_b[e, ok], color=st["color"], ls=":", lw=1.2)
+    a1.plot([], [], color="0.3", ls=":", lw=1.2, label="label-DP ceiling per bin (label eps < ln m)")
     a1.set_xscale("log")
     a1.set_xlabel("cluster frequency × n (expected training examples), half-decade bins")
     a1.set_ylabel("test accuracy (true labels)")
-    a1.set_ylim(-0.03, 1.03)
+    a1.set_ylim(-0.03, 1.05)
     name = "DP-SGD softmax regression" if family == "dpsgd" else "Private logistic regression"
-    a1.set_title(f"(a) {name}: accuracy per frequency bin\n(dotted: label-DP ceiling, label eps < ln m)")
+    a1.set_title(f"{name}: accuracy per frequency bin")
     a1.grid(alpha=0.3)
-    a1.legend(fontsize=7)
     groups = results["groups"]
     once, top = groups[1], groups[-1]
-    for key, label, color in ((once, f"clusters {once}", "tab:red"), (top, f"clusters {top}", "tab:blue")):
+    for k, (key, label) in enumerate(((once, f"clusters {once}"), (top, f"clusters {top}"))):
+        st = series(k + 1)
         y = np.array([_v(rows[i]["accuracy"][key]) for i in priv])
         e = np.array([_v(rows[i]["accuracy"][key], "se") for i in priv])
-        a2.errorbar(eps, y, yerr=e, marker="o", capsize=3, color=color, label=label)
-        a2.axhline(_v(rows[nonpriv]["accuracy"][key]), color=color, lw=0.8, ls="--")
+        errorbar(a2, eps, y, e, label=label, **st)
+        a2.axhline(_v(rows[nonpriv]["accuracy"][key]), color=st["color"], lw=0.9, ls=(0, (6, 3)),
+                   label=f"{label}, non-private")  # fmt: skip
     gap = np.array([_v(rows[i]["gap_frequent_vs_once"]) for i in priv])
     gap_se = np.array([_v(rows[i]["gap_frequent_vs_once"], "se") for i in priv])
-    a2.errorbar(eps, gap, yerr=gap_se, marker="s", capsize=3, color="black", label="gap (frequent - once)")
+    errorbar(a2, eps, gap, gap_se, marker="s", color="black", label="gap (frequent - once)")
     grid = np.geomspace(eps.min(), eps.max(), 200)
     curve = [float(ceiling(1, le, m, delta=ld)) for le, ld in (lvl(g) for g in grid)]
-    a2.plot(grid, curve, color="tab:red", ls=":", label="label-DP ceiling (seen once)" + note)
+    theory_line(a2, grid, curve, color=COLORS[1], ls=":", lw=1.6, label="label-DP ceiling (seen once)" + note)
     a2.set_xscale("log")
-    a2.set_xlabel("epsilon (dashed: non-private)")
-    a2.set_ylabel("test accuracy / gap")
-    a2.set_ylim(-0.05, 1.05)
-    a2.set_title("(b) Rare against frequent clusters as privacy grows")
+    a2.set_xlabel("privacy parameter epsilon")
+    a2.set_ylabel("test accuracy, or accuracy gap")
+    a2.set_ylim(-0.05, 1.08)
+    a2.set_title("Rare against frequent clusters as privacy grows")
     a2.grid(alpha=0.3)
-    a2.legend(fontsize=7)
+    letter_panels([a1, a2])
+    fig.suptitle("mean ± SE over trials")
+    legend_outside(fig, below=True, ncol=3)
     return save(fig, folder, f"{'dpsgd' if family == 'dpsgd' else 'dp'}_accuracy_by_frequency.png")
 
 
@@ -192,42 +197,55 @@ def _regularization_figure(results: dict, arrays: dict, folder) -> str:
     acc = np.asarray(arrays["acc_by_bin"], dtype=np.float64)
     se = np.asarray(arrays["acc_by_bin_se"], dtype=np.float64)
     fams = [f for f in ("ridge", "logistic") if any(r["family"] == f for r in rows)]
-    fig, axes = plt.subplots(1, len(fams) + 1, figsize=(6 * (len(fams) + 1), 5), squeeze=False)
+    fig, axes = plt.subplots(1, len(fams) + 1, figsize=(10.5, 4.6), squeeze=False)
     axes = axes[0]
     lo, hi = results["rare_bin"]
     for ax, fam in zip(axes, fams, strict=False):
         idx = [i for i, r in enumerate(rows) if r["family"] == fam]
-        ax.axvspan(lo, hi, color="gold", alpha=0.25, label="rare bin (n·π ≈ 1)")
-        cmap = plt.get_cmap("plasma")
+        ax.axvspan(lo, hi, color=COLORS[4], alpha=0.2, label="rare bin (n·π ≈ 1)")
         for k, i in enumerate(idx):
-            ok = np.isfinite(acc[i])
-            ax.errorbar(x[ok], acc[i, ok], yerr=se[i, ok], marker="o", capsize=3, mfc="none",
-                        color=cmap(k / max(1, len(idx) - 1) * 0.85), label=rows[i]["learner"])  # fmt: skip
+            errorbar(
+                ax,
+                x,
+                acc[i],
+                se[i],
+                mfc="none",
+                label=rows[i]["learner"],
+                **series(k + (3 if fam == "logistic" else 0)),
+            )
         ax.set_xscale("log")
         ax.set_xlabel("cluster frequency × n, half-decade bins")
         ax.set_ylabel("test accuracy (true labels)")
-        ax.set_ylim(-0.03, 1.03)
+        ax.set_ylim(-0.03, 1.05)
         ax.set_title(f"{fam}: accuracy per frequency bin")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
     ax = axes[-1]
-    for fam, color in (("ridge", "tab:blue"), ("logistic", "tab:green")):
+    for k, fam in enumerate(("ridge", "logistic")):
         idx = [i for i, r in enumerate(rows) if r["family"] == fam]
         if not idx:
             continue
+        st = {"color": ("black", "0.5")[k], "marker": "os"[k], "ls": LINESTYLES[k]}
         strength = np.array([rows[i]["value"] if fam == "ridge" else 1.0 / rows[i]["value"] for i in idx])
         low = np.min(strength[strength > 0], initial=np.inf)
-        pos = np.where(strength > 0, strength, (low if np.isfinite(low) else 1.0) / 10)
+        zero_at = (low if np.isfinite(low) else 1.0) / 10
+        pos = np.where(strength > 0, strength, zero_at)
         order = np.argsort(pos)
         gap = np.array([_v(rows[i]["gap_frequent_vs_once"]) for i in idx])[order]
         gse = np.array([_v(rows[i]["gap_frequent_vs_once"], "se") for i in idx])[order]
-        lab = "ridge (x = lambda; 0 drawn a decade left)" if fam == "ridge" else "logistic (x = 1/C)"
-        ax.errorbar(pos[order], gap, yerr=gse, marker="o", capsize=3, color=color, label=lab)
+        lab = "ridge (x = lambda)" if fam == "ridge" else "logistic (x = 1/C)"
+        errorbar(ax, pos[order], gap, gse, label=lab, **st)
+        zero = strength[order] == 0
+        if zero.any():  # lambda = 0 cannot sit on a log axis: drawn a decade left, ringed and named
+            ax.plot(pos[order][zero], gap[zero], ls="none", marker="o", ms=11, mfc="none", mec=st["color"])
+            ax.annotate(f"{fam} lambda = 0\n(drawn at {zero_at:g})", (pos[order][zero][0], gap[zero][0]),
+                        xytext=(8, 10), textcoords="offset points")  # fmt: skip
     ax.set_xscale("log")
-    ax.set_xlabel("regularization strength")
+    ax.set_xlabel("regularization strength (lambda, or 1/C)")
     ax.set_ylabel("accuracy gap: most frequent group - clusters seen once")
-    ax.set_ylim(-0.05, 1.05)
+    ax.set_ylim(-0.05, 1.08)
     ax.set_title("Gap against regularization")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    letter_panels(axes)
+    fig.suptitle("mean ± SE over trials")
+    legend_outside(fig, below=True, ncol=4)
     return save(fig, folder, "regularization_accuracy_by_frequency.png")
