@@ -14,16 +14,17 @@ from pathlib import Path
 import numpy as np
 
 from simulations.plots.common import plt, save
+from simulations.plots.style import COLORS, errorbar, legend_outside, letter_panels, series
 
 __all__ = ["gaussian_tail_figures", "FAMILY_COLORS", "saved_value"]
 
 FAMILY_COLORS = {
-    "ridge": "tab:blue",
-    "knn": "tab:orange",
-    "logistic": "tab:green",
-    "kernel": "tab:purple",
-    "mlp": "tab:red",
-    "svm": "tab:brown",
+    "ridge": COLORS[0],
+    "knn": COLORS[4],
+    "logistic": COLORS[2],
+    "kernel": COLORS[3],
+    "mlp": COLORS[1],
+    "svm": COLORS[6],
 }
 _FAMILY_NAME = {
     "ridge": "ridge",
@@ -98,38 +99,33 @@ def _ridge_sweep(results: dict, folder) -> str:
     order = np.argsort(lams)
     rows, lams = [rows[i] for i in order], lams[order]
     x, zero_at = _lambda_positions(lams)
-    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(18.5, 5), gridspec_kw={"width_ratios": [1, 1, 1.1]})
-    for key, label, color in (
-        ("acc_singletons", "test points of clusters seen once in training", "tab:red"),
-        (
-            "acc_rare_bin",
-            f"rare bin, n·π in [{results['rare_bin'][0]:.2f}, {results['rare_bin'][1]:.2f})",
-            "tab:purple",
-        ),
-        ("acc_unseen", "clusters not in the training set", "tab:gray"),
-    ):
+    fig, axd = plt.subplot_mosaic([["acc", "mem"], ["scatter", "scatter"]], figsize=(10.5, 8.6),
+                                  height_ratios=[1, 1.15])  # fmt: skip
+    a1, a2, a3 = axd["acc"], axd["mem"], axd["scatter"]
+    curves = (
+        ("acc_singletons", "test points of clusters seen once in training"),
+        ("acc_rare_bin", f"rare bin, n·π in [{results['rare_bin'][0]:.2f}, {results['rare_bin'][1]:.2f})"),
+        ("acc_unseen", "clusters not in the training set"),
+    )
+    for k, (key, label) in enumerate(curves):
         y = np.array([_v(r[key]) for r in rows])
         e = np.array([_v(r[key], "se") for r in rows])
-        a1.errorbar(x, y, yerr=e, marker="o", capsize=3, color=color, label=label)
+        errorbar(a1, x, y, e, label=label, **series(k + 1))
     acc = np.array([1 - _v(r["err"]) for r in rows])
-    a1.errorbar(
-        x,
-        acc,
-        yerr=[_v(r["err"], "se") for r in rows],
-        marker="s",
-        capsize=3,
-        color="black",
-        label="all test points",
+    errorbar(
+        a1, x, acc, [_v(r["err"], "se") for r in rows], label="all test points", marker="s", color="black"
     )
     a1.set_ylabel("test accuracy (true labels)")
-    a1.set_title("(a) Rare-cluster accuracy against ridge regularization")
-    for key, label, color in (
-        ("mem_singletons", "singletons (cluster seen once)", "tab:red"),
-        ("mem_rest", "examples of clusters seen >= 2 times", "tab:blue"),
+    a1.set_title("Rare-cluster accuracy against ridge regularization")
+    for k, (key, label) in enumerate(
+        (
+            ("mem_singletons", "singletons (cluster seen once)"),
+            ("mem_rest", "examples of clusters seen >= 2 times"),
+        )
     ):
         y = np.array([_v(r[key]) for r in rows])
         e = np.array([_v(r[key], "se") for r in rows])
-        a2.errorbar(x, y, yerr=e, marker="o", capsize=3, color=color, label=label)
+        errorbar(a2, x, y, e, label=label, **series(k + 4))
     a2.set_ylabel("mean exact leave-one-out memorization")
     a2.set_title("Ridge: memorization against regularization")
     for a in (a1, a2):
@@ -137,9 +133,11 @@ def _ridge_sweep(results: dict, folder) -> str:
         a.set_xlabel("ridge lambda")
         a.set_ylim(-0.05, 1.05)
         a.grid(alpha=0.3)
-        a.legend(fontsize=8, loc="center left")
+        legend_outside(a, below=True)
         _mark_zero(a, x, zero_at)
     _memorization_vs_accuracy(a3, results)
+    letter_panels([a1, a2, a3])
+    fig.suptitle("mean ± SE over trials")
     return save(fig, folder, "ridge_rare_accuracy_and_memorization.png")
 
 
@@ -161,85 +159,76 @@ def _memorization_vs_accuracy(ax, results: dict) -> None:
             mx = np.array([_v(r["mem_singletons"]) for r in sub])
             my = np.array([_v(r["acc_singletons"]) for r in sub])
             exact = bool(method) and method.startswith("exact")
-            ax.errorbar(
-                mx,
-                my,
-                xerr=[_v(r["mem_singletons"], "se") for r in sub],
-                yerr=[_v(r["acc_singletons"], "se") for r in sub],
-                fmt=_FAMILY_MARKER.get(fam, "o"),
-                ms=7,
-                capsize=3,
-                color=FAMILY_COLORS.get(fam, "black"),
-                mfc="none" if exact else FAMILY_COLORS.get(fam, "black"),
-                label=f"{_FAMILY_NAME.get(fam, fam)} ({_mem_kind(method)})",
-            )
+            color = FAMILY_COLORS.get(fam, "black")
+            errorbar(ax, mx, my, [_v(r["acc_singletons"], "se") for r in sub],
+                     xerr=[_v(r["mem_singletons"], "se") for r in sub], marker=_FAMILY_MARKER.get(fam, "o"),
+                     ls="none", ms=7, color=color, mfc="none" if exact else color,
+                     label=f"{_FAMILY_NAME.get(fam, fam)} ({_mem_kind(method)})")  # fmt: skip
             points += [(_short(r["learner"]), px, py) for r, px, py in zip(sub, mx, my, strict=True)]
-    for (px, py), names in _crowds(points).items():  # one label per crowd of overlapping points
-        right = px > 0.75
-        ax.annotate("\n".join(names), (px, py), fontsize=6.5, xytext=(-12 if right else 6, -4),
-                    textcoords="offset points", ha="right" if right else "left", va="top")  # fmt: skip
+    for (px, py), names in _crowds(points).items():  # one label per crowd of nearby points
+        right = px > 0.6
+        ax.annotate("\n".join(names), (px, py), xytext=(-14 if right else 10, -6), textcoords="offset points",
+                    ha="right" if right else "left", va="top", fontsize=7.5)  # fmt: skip
     ax.set_xlim(-0.05, 1.05)
-    ax.set_ylim(-0.05, 1.05)
+    ax.set_ylim(-0.05, 1.08)
     ax.set_xlabel("mean memorization of singletons (cluster seen once)")
     ax.set_ylabel("test accuracy, clusters seen once in training")
     ax.set_title(
         "Memorization of singletons against their clusters' accuracy, every learner\n"
-        "(open: exact leave-one-out; filled: subsampled, with its SE bars)",
-        fontsize=10,
+        "(open: exact leave-one-out; filled: subsampled estimate; labels name the settings)"
     )
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
+    legend_outside(ax)
 
 
-def _crowds(points: list[tuple[str, float, float]]) -> dict[tuple[float, float], list[str]]:
-    """Points within (0.06, 0.05) of a crowd's first point join it; per crowd, one line per
+def _crowds(points: list[tuple[str, float, float]], dx: float = 0.08, dy: float = 0.08) -> dict:
+    """Points within (dx, dy) of a crowd's first point join it; per crowd, one line per
     parameter name: [('lam=0', ..), ('lam=1', ..), ('k=1', ..)] -> ['lam=0, 1', 'k=1']."""
     crowds: dict[tuple[float, float], dict[str, list[str]]] = {}
     for name, px, py in points:
-        at = next(((qx, qy) for qx, qy in crowds if abs(px - qx) <= 0.06 and abs(py - qy) <= 0.05), (px, py))
+        at = next(((qx, qy) for qx, qy in crowds if abs(px - qx) <= dx and abs(py - qy) <= dy), (px, py))
         key, _, value = name.partition("=")
         crowds.setdefault(at, {}).setdefault(key, []).append(value)
     return {at: [f"{k}={', '.join(v)}" if all(v) else k for k, v in d.items()] for at, d in crowds.items()}
 
 
 def _excess_vs_bound(results: dict, folder) -> str:
-    fig, ax = plt.subplots(figsize=(7.2, 5.6))
+    fig, ax = plt.subplots(figsize=(9, 5.6))
     hi, notes = 0.0, []
     for fam in _families(results):
         rows = [r for r in results["settings"] if r["family"] == fam]
         color, marker = FAMILY_COLORS.get(fam, "black"), _FAMILY_MARKER.get(fam, "o")
         bx = np.array([_v(r["bound"]) for r in rows])
         ex = np.array([_v(r["excess"]) for r in rows])
-        ax.errorbar(
-            bx,
-            ex,
-            xerr=[_v(r["bound"], "se") for r in rows],
-            yerr=[_v(r["excess"], "se") for r in rows],
-            fmt=marker,
-            capsize=3,
-            color=color,
-            label=_FAMILY_NAME.get(fam, fam),
-        )
+        errorbar(ax, bx, ex, [_v(r["excess"], "se") for r in rows], xerr=[_v(r["bound"], "se") for r in rows],
+                 marker=marker, ls="none", color=color, label=_FAMILY_NAME.get(fam, fam))  # fmt: skip
         pts = np.array([_v(r["bound_points"]) for r in rows])
-        ax.scatter(pts, ex, marker=marker, facecolors="none", edgecolors=color, s=36)
+        ok = np.isfinite(pts) & np.isfinite(ex)
+        ax.plot(pts[ok], ex[ok], ls="none", marker=marker, mfc="none", mec=color, ms=7)
         notes += [(_short(r["learner"]), px, py) for r, px, py in zip(rows, bx, ex, strict=True)]
         hi = max(hi, np.nanmax(bx), np.nanmax(ex), np.nanmax(pts))
     hi = 1.1 * hi if hi > 0 else 1.0
-    for name, px, py in notes:  # settings crowded at the origin (bound and excess ~ 0) stay unlabelled
-        if max(px, py) > 0.03 * hi:
-            ax.annotate(name, (px, py), fontsize=6.5, xytext=(4, 3), textcoords="offset points")
+    near = [(n, px, py) for n, px, py in notes if np.isfinite(px) and max(abs(px), abs(py)) <= 0.03 * hi]
+    crowds = _crowds([t for t in notes if t not in near and np.isfinite(t[1])], 0.03 * hi, 0.03 * hi)
+    for (px, py), names in crowds.items():
+        ax.annotate("\n".join(names), (px, py), xytext=(5, -4), textcoords="offset points", va="top")
+    if near:  # the settings whose bound and excess are both about 0
+        names = [n for n, _, _ in near]
+        lines = [", ".join(names[i : i + 4]) for i in range(0, len(names), 4)]
+        arrow = {"arrowstyle": "->", "color": "0.4", "lw": 0.8}
+        ax.annotate("near (0, 0):\n" + "\n".join(lines), (0, 0), xytext=(0.62, 0.04),
+                    textcoords="axes fraction", va="bottom", arrowprops=arrow)  # fmt: skip
     ax.plot([0, hi], [0, hi], color="black", lw=0.8, ls="--", label="y = x (bound met with equality)")
-    ax.scatter(
-        [], [], marker="o", facecolors="none", edgecolors="gray", s=36, label="open: same with lambda = 1"
-    )
-    ax.set_xlim(-0.01 * hi, hi)
+    ax.plot([], [], ls="none", marker="o", mfc="none", mec="0.4", ms=7, label="open: same with lambda = 1")
+    ax.set_xlim(-0.02 * hi, hi)
+    ax.set_ylim(min(-0.02 * hi, ax.get_ylim()[0]), hi)
     ax.set_xlabel(
         r"bound term $\sum_\ell \hat\lambda_\ell\,\tau_\ell\,\mathrm{errn}_\ell$ (filled: measured coupling)"
     )
     ax.set_ylabel(r"measured excess error  err $-$ opt($\pi$, F | S)")
-    ax.set_title("(b) Excess error against Feldman's mixture bound")
+    ax.set_title("(b) Excess error against Feldman's mixture bound (mean ± SE)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    legend_outside(ax)
     return save(fig, folder, "excess_vs_bound.png")
 
 
@@ -264,39 +253,42 @@ def _frequency_panel(ax, results: dict, arrays: dict, picked: list[int], referen
     se = np.asarray(arrays["acc_by_bin_se"], dtype=np.float64)
     labels = [str(s) for s in arrays["setting_labels"]]
     lo, hi = results["rare_bin"]
-    ax.axvspan(lo, hi, color="gold", alpha=0.25, label="rare bin (n·π ≈ 1)")
+    ax.axvspan(lo, hi, color=COLORS[4], alpha=0.2, label="rare bin (n·π ≈ 1)")
     if reference is not None:
         ok = np.isfinite(acc[reference])
         ax.plot(centres[ok], acc[reference, ok], color="gray", lw=3, alpha=0.35,
                 label=f"{labels[reference]} (reference)")  # fmt: skip
     rows = results["settings"]
-    for i, marker in zip(picked, "osD^vP*X", strict=False):
+    for k, i in enumerate(picked):
         fam = rows[i]["family"]
-        ok = np.isfinite(acc[i])
-        ls = "-" if rows[i]["value"] == min(r["value"] for r in rows if r["family"] == fam) else "--"
-        ax.errorbar(
-            centres[ok], acc[i, ok], yerr=se[i, ok], marker=marker, capsize=3, ls=ls, mfc="none",
-            color=FAMILY_COLORS.get(fam, "black"), label=labels[i],
-        )  # fmt: skip
+        smallest = rows[i]["value"] == min(r["value"] for r in rows if r["family"] == fam)
+        errorbar(ax, centres, acc[i], se[i], marker="osD^vP*X"[k % 8], ls="-" if smallest else "--",
+                 mfc="none", color=FAMILY_COLORS.get(fam, "black"), label=labels[i])  # fmt: skip
     ax.set_xscale("log")
-    ax.set_xlabel("cluster frequency × n (expected training examples), half-decade bins")
+    ax.set_xlabel("cluster frequency × n (expected training examples)")
     ax.set_ylim(-0.05, 1.05)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
 
 
 def _by_frequency(results: dict, arrays: dict, folder) -> str:
     classic = _pick(results, {"ridge": (min, max), "knn": (min, max), "logistic": (max,)})
     new = _pick(results, {"kernel": (min, max), "mlp": (min, max)})
     fig, axes = plt.subplots(
-        1, 2 if new else 1, figsize=(15, 5) if new else (7.5, 5), sharey=True, squeeze=False
+        1, 2 if new else 1, figsize=(10.5, 5) if new else (7.5, 5), sharey=True, squeeze=False
     )
     axes = axes[0]
     _frequency_panel(axes[0], results, arrays, classic, None)
     axes[0].set_ylabel("test accuracy (true labels)")
-    axes[0].set_title("(c) Accuracy per frequency bin" + (": ridge, k-NN, logistic" if new else ""))
+    axes[0].set_title("Accuracy per frequency bin" + (": ridge, k-NN, logistic" if new else ""))
     if new:
         ref = next((i for i in classic if results["settings"][i]["family"] == "ridge"), None)
         _frequency_panel(axes[1], results, arrays, new, ref)
-        axes[1].set_title("RBF kernel ridge and MLP (solid: the smallest gamma / weight decay)")
+        axes[1].set_title("RBF kernel ridge and MLP")
+        letter_panels(axes, letters=["c1", "c2"])
+    else:
+        letter_panels(axes, letters=["c"])
+    fig.suptitle(
+        "solid: the smallest value of a family's parameter, dashed: the largest (mean ± SE, half-decade bins)"
+    )
+    legend_outside(fig, below=True, ncol=3)
     return save(fig, folder, "accuracy_by_frequency.png")

@@ -110,9 +110,10 @@ def letter_panels(axes, letters: Sequence[str] | None = None) -> None:
 
 
 def legend_outside(where, *, below: bool = False, ncol: int = 1, handles=None, labels=None, **kw):
-    """A legend outside the data: for an Axes, to its right; for a Figure, one legend of the
-    distinct entries of all its axes (or ``handles``, ``labels``) at the right, or ``below`` the
-    panels. Constrained layout makes room for it."""
+    """A legend outside the data: for an Axes, to its right or ``below`` its x label (keep it
+    narrower than the axes); for a Figure, one legend of the distinct entries of all its axes (or
+    ``handles``, ``labels``) at the right, or ``below`` the panels. Constrained layout makes room
+    for it."""
     if isinstance(where, matplotlib.figure.Figure):
         if handles is None:
             found: dict[str, object] = {}
@@ -122,9 +123,17 @@ def legend_outside(where, *, below: bool = False, ncol: int = 1, handles=None, l
             handles, labels = list(found.values()), list(found)
         loc = "outside lower center" if below else "outside right center"
         return where.legend(handles, labels, loc=loc, ncol=ncol, **kw)
-    if below:
-        raise ValueError("below: an axes' legend goes to its right; pass the figure for one below")
     args = () if handles is None else (handles, labels)
+    if below:  # under the x tick labels and the x label: their height in points, from rc
+        rc = matplotlib.rcParams
+        lines = where.get_xlabel().count("\n") + 1 if where.get_xlabel() else 0
+        points = matplotlib.font_manager.FontProperties(size=rc["axes.labelsize"]).get_size_in_points()
+        tick = matplotlib.font_manager.FontProperties(size=rc["xtick.labelsize"]).get_size_in_points()
+        drop = 1.3 * tick + rc["xtick.major.size"] + rc["xtick.major.pad"] + rc["axes.labelpad"]
+        drop += 1.3 * lines * points + 4
+        shift = matplotlib.transforms.ScaledTranslation(0, -drop / 72, where.figure.dpi_scale_trans)
+        return where.legend(*args, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=ncol,
+                            bbox_transform=where.transAxes + shift, **kw)  # fmt: skip
     return where.legend(*args, loc="upper left", bbox_to_anchor=(1.02, 1.0), ncol=ncol, **kw)
 
 
@@ -433,7 +442,8 @@ def _text_boxes(fig, renderer) -> list[tuple[str, object, object, float | None]]
             owner, shown = ticks[id(t)]
             if not shown:
                 continue
-        out.append((t.get_text(), t.get_window_extent(renderer), owner, t.get_fontsize()))
+        box = Text.get_window_extent(t, renderer)  # of an annotation, the text without its arrow
+        out.append((t.get_text(), box, owner, t.get_fontsize()))
     return out
 
 
