@@ -27,8 +27,9 @@ def save(fig, folder: str | Path, name: str) -> str:
     With ``TAILMEM_CHECK_FIGURES=1`` the figure is checked first (:func:`check_figure`) and a
     problem raises ``ValueError`` naming the figure and the first problems, on one line.
     """
+    fig.canvas.draw()  # the layout runs once, checked or not, so a check changes no byte of the file
     if os.environ.get(CHECK_ENV) == "1":
-        problems = check_figure(fig)
+        problems = check_figure(fig, draw=False)
         if problems:
             plt.close(fig)
             more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""

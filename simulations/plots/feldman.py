@@ -208,7 +208,7 @@ def _fig_c(results, folder) -> str:
         a.set_title(f"Disparate effect: {title}")
         a.grid(alpha=0.3, axis="y")
     letter_panels(axes, letters=["c1", "c2"])
-    legend_outside(fig, below=True, ncol=3)
+    legend_outside(fig, below=True, ncol=3, markerscale=0.5)  # the 30-pt theory dash
     return save(fig, folder, "c_disparate_effect.png")
 
 

@@ -235,7 +235,7 @@ def note(ax, text: str) -> None:
 
 
 # ---------------------------------------------------------------------- the check
-def check_figure(fig) -> list[str]:
+def check_figure(fig, *, draw: bool = True) -> list[str]:
     """What a machine can check of a drawn figure; returns one line per problem (empty: none).
 
     - the figure is at most :data:`MAX_WIDTH_IN` wide and no text is under :data:`MIN_FONT_PT`;
@@ -251,9 +251,11 @@ def check_figure(fig) -> list[str]:
       "(a)" and no letter repeats.
 
     It cannot see whether colours are told apart, whether a label says the right thing, or a data
-    point hidden by another series.
+    point hidden by another series. ``draw=False``: the figure was drawn just before (drawing it
+    again would run the layout again and move things by a pixel).
     """
-    fig.canvas.draw()
+    if draw:
+        fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     problems: list[str] = []
     width = fig.get_size_inches()[0]
