@@ -161,7 +161,7 @@ def _pairs(results: dict, arrays: dict, folder) -> str | None:
     axes[1, 0].set_ylabel("test", fontsize=8)
     p = results["influence_pairs"]
     fig.suptitle(
-        f"high-influence pairs: {p['pairs']:,} found, about {p['expected_false_pairs']:.0f} expected "
+        f"high-influence pairs: {p['pairs']:,} found, about {p['expected_false_pairs']:.2g} expected "
         "from noise alone",
         fontsize=9,
     )

@@ -183,7 +183,7 @@ def test_reproduce_quick_writes_results_figures_and_report(tmp_path):
     for name in ("memorization", "removal", "influence-pairs"):
         assert f"Experiment `{name}`" in report
         assert json.loads((tmp_path / name / "results.json").read_text())["quick"] is True
-    for name in ("composition-nets", "nlp-memorization", "nlp-removal", "nlp-attribution"):
+    for name in ("composition-nets", "cscores", "nlp-memorization", "nlp-removal", "nlp-attribution"):
         assert f"Experiment `{name}` was skipped: " in report and f"[reproduce] {name} skipped: " in p.stderr
         assert not (tmp_path / name).exists()
     # tailmem redraw rebuilds every figure and report.md from the saved files, byte for byte
