@@ -1,4 +1,4 @@
-"""Figures of the ``cscores`` experiment, from its saved results."""
+"""Figures of the ``cscores`` experiment, from its saved results (drawn to docs/figures.md)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,9 @@ import numpy as np
 
 from simulations.plots.common import plt, save
 from simulations.plots.memorization import example_panel
+from simulations.plots.style import errorbar, legend_outside, letter_panels, note, series, ticks_at
 
 __all__ = ["cscores_figures"]
-
-MARKERS = "osD^vP*X"
-
-
-def _letter(ax, letter: str) -> None:
-    ax.text(-0.12, 1.04, f"({letter})", transform=ax.transAxes, fontsize=11, fontweight="bold", va="bottom")
 
 
 def _agreement(results: dict, arrays: dict, folder) -> str:
@@ -21,42 +16,29 @@ def _agreement(results: dict, arrays: dict, folder) -> str:
 
     agree = results["agreement"]
     main = "heldout_soft_averaged"
-    fig, (a1, a2, a3) = plt.subplots(
-        1, 3, figsize=(16, 4.6), gridspec_kw={"width_ratios": [1, 1.15, 1.15]}, layout="constrained"
-    )
+    fig = plt.figure(figsize=(10.5, 8.2))
+    grid = fig.add_gridspec(2, 2)
+    a1, a2, a3 = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]), fig.add_subplot(grid[1, :])
     x, y = arrays["cscore"], arrays[f"estimate_{main}"]
     ok = np.isfinite(x) & np.isfinite(y)
     hb = a1.hexbin(x[ok], y[ok], gridsize=40, bins="log", cmap="viridis", mincnt=1)
-    fig.colorbar(hb, ax=a1, label="images per cell (log)")
+    fig.colorbar(hb, ax=a1, label="images per cell (log scale)")
     a1.set_xlabel("released C-score (Jiang et al., ResNets)")
     a1.set_ylabel("ours: held-out P(label), ratios averaged")
     r = agree[main]["all"]
-    a1.set_title(
-        f"n = {r['n']:,}; Spearman {r['rho']:.3f} [{r['ci95'][0]:.3f}, {r['ci95'][1]:.3f}]", fontsize=9
-    )
-    _letter(a1, "a")
+    a1.set_title(f"n = {r['n']:,}; Spearman {r['rho']:.3f} [{r['ci95'][0]:.3f}, {r['ci95'][1]:.3f}]")
 
     names = list(agree)
     for k, name in enumerate(names):
         a = agree[name]
         rho, lo, hi = a["all"]["rho"], *a["all"]["ci95"]
-        cost = max(a["cost_seconds"], 1e-2)
-        a2.errorbar(
-            cost,
-            rho,
-            yerr=[[rho - lo], [hi - rho]],
-            fmt=MARKERS[k % len(MARKERS)],
-            ms=7,
-            capsize=3,
-            color=plt.cm.tab10(k % 10),
-            label=label(name),
-        )
+        errorbar(a2, [max(a["cost_seconds"], 1e-2)], [rho], [[rho - lo], [hi - rho]], ms=6, label=label(name),
+                 **series(k, line=False))  # fmt: skip
     a2.set_xscale("log")
     a2.set_xlabel("cost on this machine (s, log scale)")
     a2.set_ylabel("Spearman rho with the released C-score")
     a2.axhline(0, color="0.6", lw=0.8)
-    a2.set_title("agreement against cost (95% bootstrap intervals)", fontsize=9)
-    _letter(a2, "b")
+    a2.set_title("agreement against cost (95% bootstrap intervals)")
 
     classes = results["classes"]
     pos = np.arange(len(classes))
@@ -66,23 +48,15 @@ def _agreement(results: dict, arrays: dict, folder) -> str:
         rho = np.array([np.nan if c is None else c["rho"] for c in by])
         lo = np.array([np.nan if c is None else c["rho"] - c["ci95"][0] for c in by])
         hi = np.array([np.nan if c is None else c["ci95"][1] - c["rho"] for c in by])
-        a3.errorbar(
-            pos + (k - (len(names) - 1) / 2) * width,
-            rho,
-            yerr=[lo, hi],
-            fmt=MARKERS[k % len(MARKERS)],
-            ms=4,
-            capsize=1.5,
-            lw=0.8,
-            color=plt.cm.tab10(k % 10),
-        )
-    a3.set_xticks(pos, classes, rotation=40, ha="right", fontsize=8)
+        errorbar(a3, pos + (k - (len(names) - 1) / 2) * width, rho, np.vstack([lo, hi]), ms=4, lw=0.8,
+                 **series(k, line=False))  # fmt: skip
+    a3.set_xticks(pos, classes)
+    a3.set_xlim(-0.6, len(classes) - 0.4)
     a3.set_ylabel("Spearman rho within the class")
     a3.axhline(0, color="0.6", lw=0.8)
-    a3.set_title(f"per class (about {results['n_train'] // 10:,} images each)", fontsize=9)
-    _letter(a3, "c")
-    handles, labels = a2.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8, frameon=False)
+    a3.set_title(f"per class (about {results['n_train'] // 10:,} images each; same markers as (b))")
+    letter_panels([a1, a2, a3])
+    legend_outside(fig, below=True, ncol=2)
     return save(fig, folder, "cscore_agreement.png")
 
 
@@ -95,24 +69,26 @@ def _images(results: dict, arrays: dict, folder) -> str:
         ("ours: least consistent", "ours_low"),
         ("released: lowest", "released_low"),
     ]
-    cols = len(arrays["ours_high_index"])
+    k = len(arrays["ours_high_index"])
+    cols = min(k, 6)
+    per = -(-k // cols)
     fig, axes = plt.subplots(
-        len(rows), cols, figsize=(1.15 * cols, 1.5 * len(rows)), squeeze=False, layout="constrained"
+        len(rows) * per, cols, figsize=(1.55 * cols, 1.55 * len(rows) * per), squeeze=False
     )
     for r, (name, key) in enumerate(rows):
-        for j in range(cols):
-            ax = axes[r, j]
-            if j >= len(arrays[f"{key}_index"]):
+        idx = arrays[f"{key}_index"]
+        for j in range(per * cols):
+            ax = axes[r * per + j // cols, j % cols]
+            if j >= len(idx):
                 ax.axis("off")
                 continue
-            i = arrays[f"{key}_index"][j]
+            i = idx[j]
             example_panel(
-                ax, arrays[f"{key}_x"][j], f"{classes[y[i]]}\nours {ours[i]:.2f} / C {released[i]:.2f}"
+                ax, arrays[f"{key}_x"][j], f"{classes[y[i]]}\nours {ours[i]:.2f}, C {released[i]:.2f}"
             )
-        axes[r, 0].set_ylabel(name, fontsize=8)
+        axes[r * per, 0].set_ylabel(name, fontsize=8)
     fig.suptitle(
-        "CIFAR-10 training images: ours = held-out P(label) averaged over ratios; C = released C-score",
-        fontsize=9,
+        "CIFAR-10 training images: ours = held-out P(label) averaged over ratios; C = released C-score"
     )
     return save(fig, folder, "most_least_consistent.png")
 
@@ -120,27 +96,34 @@ def _images(results: dict, arrays: dict, folder) -> str:
 def _removal(results: dict, arrays: dict, folder) -> str:
     rem = results["removal"]
     rows = rem["rows"]
-    frac = np.array([r["fraction"] for r in rows])
+    frac = np.array([r["fraction"] for r in rows]) * 100
     top = np.array([r["top_mem_removed"] for r in rows]) * 100
     rand = np.array([r["random_removed"]["mean"] for r in rows]) * 100
     se = np.array([r["random_removed"]["se"] for r in rows]) * 100
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
-    ax.plot(frac, top, "o-", color="tab:red", label="top-mem~ examples removed (deterministic head)")
-    ax.errorbar(
-        frac,
-        rand,
-        yerr=se,
-        fmt="s--",
-        color="tab:blue",
-        capsize=3,
-        label=f"as many random examples removed (mean ± SE, {rem['draws']} draws)",
-    )
-    ax.axhline(rem["full"] * 100, color="0.4", lw=1, ls=":", label="no example removed")
-    ax.set_xscale("log")
-    ax.set_xlabel("fraction of the training images removed (log scale)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"CIFAR-10, ridge heads on patch features, n = {results['n_train']:,}", fontsize=9)
-    fig.legend(fontsize=8, loc="outside lower center", frameon=False)
+    diff = np.array([r["difference"]["mean"] for r in rows]) * 100
+    dse = np.array([r["difference"]["se"] for r in rows]) * 100
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10.5, 4.2))
+    a1.plot(frac, top, label="top-mem~ images removed (deterministic head)", **series(1))
+    errorbar(a1, frac, rand, se, label=f"as many random images removed (mean ± SE, {rem['draws']} draws)",
+             **series(0))  # fmt: skip
+    a1.axhline(rem["full"] * 100, color="0.4", lw=1, ls=":", label="no image removed")
+    a1.set_xscale("log")
+    a1.set_xlabel("training images removed (%, log scale)")
+    a1.set_ylabel("test accuracy (%)")
+    a1.set_title(f"ridge heads on patch features, n = {results['n_train']:,}")
+    errorbar(a2, frac, diff, 2 * dse, **series(1))
+    a2.axhline(0, color="0.6", lw=0.8)
+    a2.set_xscale("log")
+    a2.set_xlabel("training images removed (%, log scale)")
+    a2.set_ylabel("top-mem~ minus random (points, ± 2 SE)")
+    a2.set_title("the difference (SE: draws and test images)")
+    unresolved = [f"{f:g}%" for f, d, s in zip(frac, diff, dse, strict=True) if abs(d) < 2 * s]
+    if unresolved:
+        note(a2, f"not resolved at this size (within 2 SE): {', '.join(unresolved)}")
+    for ax in (a1, a2):
+        ticks_at(ax, frac)
+    letter_panels([a1, a2])
+    legend_outside(a1, below=True)
     return save(fig, folder, "removal.png")
 
 
@@ -150,20 +133,18 @@ def _pairs(results: dict, arrays: dict, folder) -> str | None:
     if shown == 0:
         return None
     classes, y = results["classes"], arrays["y_train"]
-    fig, axes = plt.subplots(2, shown, figsize=(1.4 * shown + 0.6, 3.4), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(2, shown, figsize=(1.25 * shown + 0.4, 3.2), squeeze=False)
     for j in range(shown):
         i = pairs[j, 0]
-        example_panel(
-            axes[0, j], arrays["pair_train_x"][j], f"{classes[y[i]]}\ninfl~ {arrays['pair_infl'][j]:.2f}"
-        )
+        title = f"{classes[y[i]]}\ninfl~ {arrays['pair_infl'][j]:.2f} ± {arrays['pair_se'][j]:.2f}"
+        example_panel(axes[0, j], arrays["pair_train_x"][j], title)
         example_panel(axes[1, j], arrays["pair_test_x"][j], "")
     axes[0, 0].set_ylabel("training", fontsize=8)
     axes[1, 0].set_ylabel("test", fontsize=8)
     p = results["influence_pairs"]
     fig.suptitle(
-        f"high-influence pairs: {p['pairs']:,} found, about {p['expected_false_pairs']:.2g} expected "
-        "from noise alone",
-        fontsize=9,
+        f"the {shown} strongest of {p['pairs']:,} high-influence pairs "
+        f"(about {p['expected_false_pairs']:.2g} expected from noise alone); infl~ ± SE"
     )
     return save(fig, folder, "pairs.png")
 

@@ -263,8 +263,8 @@ def check_figure(fig, *, draw: bool = True) -> list[str]:
         problems.append(f"figure {width:.1f} in wide (at most {MAX_WIDTH_IN:g})")
     data_axes = []
     for ax in fig.axes:
-        if not ax.get_visible():
-            continue
+        if not ax.get_visible() or getattr(ax, "_colorbar", None) is not None:
+            continue  # a colour bar's axes draws its colour scale, not data
         name = _axes_name(ax)
         problems += [f"{name}: {p}" for p in _data_problems(ax)]
         drawn = _drawn_inside(ax, renderer)
