@@ -189,3 +189,59 @@ def test_floor_is_a_decade_below_the_smallest_positive_value():
     assert floor_below([0.0, np.nan]) == 1e-12
     styles = [tuple(sorted(series(k).items())) for k in range(56)]
     assert len(set(styles)) == 56  # colour, marker and line style repeat only after 56 series
+
+
+def _drawn_titles(monkeypatch, draw) -> list[str]:
+    """The axes titles of the figures ``draw()`` saves (save replaced by a recorder)."""
+    import simulations.plots.memorization as memorization
+
+    titles = []
+
+    def record(fig, folder, name):
+        assert check_figure(fig) == []
+        titles.extend(ax.get_title() for ax in fig.axes)
+        plt.close(fig)
+        return name
+
+    monkeypatch.setattr(memorization, "save", record)
+    draw(memorization)
+    return titles
+
+
+def _removal_results(diff: float, se: float) -> dict:
+    acc = {"mean": 0.6, "se": 0.01, "count": 3}
+    rows = []
+    for t, frac in ((0.25, 0.4), (0.5, 0.1)):
+        minus = {"mean": diff, "se": se, "count": 3}
+        rows.append(
+            {
+                "kind": "memorized",
+                "threshold": t,
+                "fraction_removed": frac,
+                "accuracy": acc,
+                "minus_random": minus,
+            }
+        )
+        rows.append({"kind": "random", "threshold": t, "fraction_removed": frac, "accuracy": acc})
+    return {"dataset": "toy", "full": acc, "conditions": rows}
+
+
+@pytest.mark.parametrize(("diff", "se", "resolved"), [(0.01, 0.006, False), (0.03, 0.006, True)])
+def test_removal_says_when_the_difference_is_not_resolved(monkeypatch, diff, se, resolved):
+    # 0.01 is 1.7 SE (within 2 SE: not resolved); 0.03 is 5 SE
+    titles = _drawn_titles(monkeypatch, lambda m: m.removal_figure(_removal_results(diff, se), "unused"))
+    said = any("not resolved at this size" in t for t in titles)
+    assert said is not resolved
+
+
+@pytest.mark.parametrize(("pairs", "resolved"), [(0.50, False), (0.40, True)])
+def test_marginal_utility_says_when_the_difference_is_not_resolved(monkeypatch, pairs, resolved):
+    # influenced test examples: random 0.55 ± 0.02, pairs removed 0.50 ± 0.02 (1.8 SE) or 0.40 (5.3 SE)
+    def group(m):
+        return {"all_test": {"mean": 0.6, "se": 0.01}, "influenced_test": {"mean": m, "se": 0.02}}
+
+    mu = {"full": group(0.55), "random_removed": group(0.55), "pairs_removed": group(pairs)}
+    results = {"dataset": "toy", "classes": [], "marginal_utility": mu}
+    arrays = {"pair_train_x": np.zeros((0, 4))}
+    titles = _drawn_titles(monkeypatch, lambda m: m.influence_figures(results, arrays, "unused"))
+    assert any("not resolved at this size" in t for t in titles) is not resolved
