@@ -14,9 +14,11 @@ from simulations.plots.gaussian_tail import saved_value as _v
 from simulations.plots.style import (
     COLORS,
     LINESTYLES,
+    coinciding,
     errorbar,
     legend_outside,
     letter_panels,
+    note,
     series,
     theory_line,
 )
@@ -163,6 +165,7 @@ def _dp_figure(results: dict, arrays: dict, folder, family: str = "private") -> 
     a1.set_ylim(-0.03, 1.05)
     name = "DP-SGD softmax regression" if family == "dpsgd" else "Private logistic regression"
     a1.set_title(f"{name}: accuracy per frequency bin")
+    _name_hidden(a1, {"non-private": acc[nonpriv], **{rows[i]["learner"]: acc[i] for i in shown}})
     a1.grid(alpha=0.3)
     groups = results["groups"]
     once, top = groups[1], groups[-1]
@@ -189,6 +192,20 @@ def _dp_figure(results: dict, arrays: dict, folder, family: str = "private") -> 
     fig.suptitle("mean ± SE over trials")
     legend_outside(fig, below=True, ncol=3)
     return save(fig, folder, f"{'dpsgd' if family == 'dpsgd' else 'dp'}_accuracy_by_frequency.png")
+
+
+def _name_hidden(ax, curves: dict) -> None:
+    """Name, in the panel's title, the curves drawn over each other (within 0.01 accuracy)."""
+    groups = coinciding(curves, tol=0.01)
+    if groups:
+        note(
+            ax, "drawn over each other: " + "; ".join(" = ".join(_short_label(c) for c in g) for g in groups)
+        )
+
+
+def _short_label(label: str) -> str:
+    """'private logistic eps=3' -> 'eps=3'; a label without 'name=value' is kept."""
+    return next((t for t in label.split() if "=" in t.strip("=")), label)
 
 
 def _regularization_figure(results: dict, arrays: dict, folder) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from simulations.plots.common import plt, save
-from simulations.plots.style import COLORS, errorbar, legend_outside, letter_panels, series
+from simulations.plots.style import COLORS, coinciding, errorbar, legend_outside, letter_panels, note, series
 
 __all__ = ["gaussian_tail_figures", "FAMILY_COLORS", "saved_value"]
 
@@ -270,6 +270,15 @@ def _frequency_panel(ax, results: dict, arrays: dict, picked: list[int], referen
     ax.grid(alpha=0.3)
 
 
+def _name_hidden(ax, arrays: dict, picked: list[int]) -> None:
+    """Name, in the panel's title, the curves drawn over each other (within 0.01 accuracy)."""
+    acc = np.asarray(arrays["acc_by_bin"], dtype=np.float64)
+    labels = [str(s) for s in arrays["setting_labels"]]
+    groups = coinciding({labels[i]: acc[i] for i in picked}, tol=0.01)
+    if groups:
+        note(ax, "drawn over each other: " + "; ".join(" = ".join(_short(c) for c in g) for g in groups))
+
+
 def _by_frequency(results: dict, arrays: dict, folder) -> str:
     classic = _pick(results, {"ridge": (min, max), "knn": (min, max), "logistic": (max,)})
     new = _pick(results, {"kernel": (min, max), "mlp": (min, max)})
@@ -280,10 +289,12 @@ def _by_frequency(results: dict, arrays: dict, folder) -> str:
     _frequency_panel(axes[0], results, arrays, classic, None)
     axes[0].set_ylabel("test accuracy (true labels)")
     axes[0].set_title("Accuracy per frequency bin" + (": ridge, k-NN, logistic" if new else ""))
+    _name_hidden(axes[0], arrays, classic)
     if new:
         ref = next((i for i in classic if results["settings"][i]["family"] == "ridge"), None)
         _frequency_panel(axes[1], results, arrays, new, ref)
         axes[1].set_title("RBF kernel ridge and MLP")
+        _name_hidden(axes[1], arrays, new if ref is None else [*new, ref])
         letter_panels(axes, letters=["c1", "c2"])
     else:
         letter_panels(axes, letters=["c"])

@@ -53,6 +53,7 @@ __all__ = [
     "theory_line",
     "theory_points",
     "ticks_at",
+    "coinciding",
     "note",
     "check_figure",
 ]
@@ -226,6 +227,25 @@ def ticks_at(ax, values, *, axis: str = "x", fmt: str = "{:g}") -> None:
     a = ax.xaxis if axis == "x" else ax.yaxis
     a.set_ticks(values, [fmt.format(v) for v in values])
     a.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
+def coinciding(curves: dict, *, tol: float) -> list[list[str]]:
+    """Groups of curves drawn over each other: ``curves`` maps a label to its y values on one grid;
+    two curves coincide when they differ by at most ``tol`` (in data units: about 3 pixels, e.g.
+    0.01 on a 0-1 axis) wherever both are finite. Returns the groups of two or more labels, for a
+    :func:`note` naming the curves a reader cannot see."""
+    groups: list[list[str]] = []
+    for label, y in curves.items():
+        y = np.asarray(y, dtype=np.float64)
+        for g in groups:
+            first = np.asarray(curves[g[0]], dtype=np.float64)
+            ok = np.isfinite(y) & np.isfinite(first)
+            if ok.any() and (np.abs(y - first)[ok] <= tol).all():
+                g.append(label)
+                break
+        else:
+            groups.append([label])
+    return [g for g in groups if len(g) > 1]
 
 
 def note(ax, text: str) -> None:

@@ -7,6 +7,7 @@ import pytest
 from simulations.plots.common import CHECK_ENV, plt, save
 from simulations.plots.style import (
     check_figure,
+    coinciding,
     errorbar,
     floor_below,
     legend_outside,
@@ -245,3 +246,11 @@ def test_marginal_utility_says_when_the_difference_is_not_resolved(monkeypatch, 
     arrays = {"pair_train_x": np.zeros((0, 4))}
     titles = _drawn_titles(monkeypatch, lambda m: m.influence_figures(results, arrays, "unused"))
     assert any("not resolved at this size" in t for t in titles) is not resolved
+
+
+def test_coinciding_groups_the_curves_a_reader_cannot_see():
+    a = np.array([0.1, 0.5, np.nan, 0.9])
+    curves = {"a": a, "b": a + 0.004, "c": a + 0.05, "d": np.array([0.1, 0.5, 0.2, 0.9])}
+    # d equals a wherever a is finite; c is 0.05 away
+    assert coinciding(curves, tol=0.01) == [["a", "b", "d"]]
+    assert coinciding(curves, tol=0.001) == [["a", "d"]]
