@@ -210,8 +210,10 @@ def _excess_vs_bound(results: dict, folder) -> str:
     hi = 1.1 * hi if hi > 0 else 1.0
     near = [(n, px, py) for n, px, py in notes if np.isfinite(px) and max(abs(px), abs(py)) <= 0.03 * hi]
     crowds = _crowds([t for t in notes if t not in near and np.isfinite(t[1])], 0.03 * hi, 0.03 * hi)
-    for (px, py), names in crowds.items():
-        ax.annotate("\n".join(names), (px, py), xytext=(5, -4), textcoords="offset points", va="top")
+    for (px, py), names in crowds.items():  # left of the point (the open lambda = 1 markers lie to its
+        left = px > 0.15 * hi  # right), except near the left edge
+        ax.annotate("\n".join(names), (px, py), xytext=(-6 if left else 8, 4), textcoords="offset points",
+                    ha="right" if left else "left", va="bottom")  # fmt: skip
     if near:  # the settings whose bound and excess are both about 0
         names = [n for n, _, _ in near]
         lines = [", ".join(names[i : i + 4]) for i in range(0, len(names), 4)]
