@@ -6,12 +6,12 @@ docs/figures.md with the helpers of :mod:`simulations.plots.style` and saved thr
 (which runs :func:`check_figure` when ``TAILMEM_CHECK_FIGURES=1``).
 """
 
+from simulations.plots.check import check_figure
 from simulations.plots.common import save
 from simulations.plots.composition import composition_linear_figures
 from simulations.plots.feldman import feldman_bound_figures, feldman_examples_figure
 from simulations.plots.gaussian import gaussian_coupling_figures, gaussian_dp_figures
 from simulations.plots.gaussian_tail import gaussian_tail_figures
-from simulations.plots.style import check_figure
 
 __all__ = [
     "save",

@@ -11,13 +11,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from simulations.plots.style import RC, check_figure  # noqa: E402
+from simulations.plots.check import check_figure  # noqa: E402
+from simulations.plots.style import RC  # noqa: E402
 
 matplotlib.rcParams.update(RC)
 
 __all__ = ["plt", "save", "CHECK_ENV"]
 
-#: With this environment variable set to 1, ``save`` checks every figure (style.check_figure).
+#: With this environment variable set to 1, ``save`` checks every figure (check.check_figure).
 CHECK_ENV = "TAILMEM_CHECK_FIGURES"
 
 

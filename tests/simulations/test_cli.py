@@ -159,7 +159,7 @@ def test_reproduce_quick_writes_results_figures_and_report(tmp_path):
     # without a data folder (as the README's main command runs): the experiments that need data
     # files are skipped, saying why, and the others run
     env = {k: v for k, v in os.environ.items() if k != "TAILMEM_DATA"}
-    env["TAILMEM_CHECK_FIGURES"] = "1"  # every figure checked as it is saved (plots/style.check_figure)
+    env["TAILMEM_CHECK_FIGURES"] = "1"  # every figure checked as it is saved (plots/check.check_figure)
     p = run_cli("reproduce", "--quick", "--out", str(tmp_path), env=env)
     assert p.returncode == 0, p.stderr
     doc = json.loads((tmp_path / "feldman-examples" / "results.json").read_text())

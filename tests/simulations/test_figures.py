@@ -1,12 +1,13 @@
-"""The figure standard's helpers and the machine check of a figure (simulations/plots/style.py):
+"""The figure standard's helpers (simulations/plots/style.py) and the machine check of a figure
+(simulations/plots/check.py):
 a deliberately bad figure of each kind is caught, a figure drawn to the standard passes."""
 
 import numpy as np
 import pytest
 
+from simulations.plots.check import check_figure
 from simulations.plots.common import CHECK_ENV, plt, save
 from simulations.plots.style import (
-    check_figure,
     coinciding,
     errorbar,
     floor_below,
