@@ -71,8 +71,19 @@ def _by_learner(rows: list[dict]) -> dict[str, list[dict]]:
     return out
 
 
+#: The theory's cost on fine grids, saved by the experiment (feldman_bound.theory_curves).
+THEORY_ARRAYS = ("theory_gamma_grid", "theory_gamma_cost", "theory_epsilon_grid", "theory_epsilon_cost",
+                 "theory_noise_grid", "theory_noise_cost")  # fmt: skip
+
+
 def feldman_bound_figures(results: dict, arrays: dict, folder: str | Path) -> list[str]:
     """The five figures of experiment feldman-bound, (a)-(e); returns their file names."""
+    missing = [k for k in (*THEORY_ARRAYS, "points_in_bin_all_trials") if k not in arrays]
+    if missing:  # a folder written before the theory curves were saved (issue 20)
+        raise ValueError(
+            f"feldman-bound: arrays.npz lacks {', '.join(missing)} (written by an older tailmem); "
+            "re-run the experiment to draw its figures"
+        )
     names = [
         _fig_a(results, folder),
         _fig_b(results, arrays, folder),

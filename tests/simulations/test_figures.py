@@ -255,3 +255,12 @@ def test_coinciding_groups_the_curves_a_reader_cannot_see():
     # d equals a wherever a is finite; c is 0.05 away
     assert coinciding(curves, tol=0.01) == [["a", "b", "d"]]
     assert coinciding(curves, tol=0.001) == [["a", "d"]]
+
+
+def test_feldman_bound_figures_of_an_old_folder_are_refused_in_one_line(tmp_path):
+    # folders written before the experiment saved its theory on fine grids (issue 20)
+    from simulations.plots.feldman import feldman_bound_figures
+
+    with pytest.raises(ValueError, match=r"lacks theory_gamma_grid, .*re-run the experiment"):
+        feldman_bound_figures({}, {"bin_edges": np.ones(3)}, tmp_path)
+    assert list(tmp_path.iterdir()) == []
