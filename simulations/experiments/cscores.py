@@ -545,8 +545,10 @@ def run(cfg: CScores, ctx: Context | None = None) -> tuple[dict, dict]:
 
 
 def _pct(d: dict) -> str:
-    """A fraction's mean ± SE in percentage points, SE-aware rounding."""
-    return pm({"mean": 100 * d["mean"], "se": 100 * d["se"]})
+    """A fraction's mean ± SE in percentage points, SE-aware rounding (an SE of 0: every draw gave it)."""
+    if d["se"] == 0:
+        return f"{100 * d['mean']:.2f}% in every draw"
+    return pm({"mean": 100 * d["mean"], "se": 100 * d["se"]}) + "%"
 
 
 def _rho(d: dict) -> str:
@@ -602,7 +604,7 @@ def report(results: dict, cfg: CScores) -> str:
         f"scores with rho = {main['rho']:.3f} (95% interval {main['ci95'][0]:.3f}..{main['ci95'][1]:.3f}; "
         f"0.7 was aimed at). Its own noise does not limit it: the held-out estimate at ratio "
         f"{cfg.ratio:g} from one half of its {cfg.models:,} heads ranks like the other half's with "
-        f"rho = {sh['prob']['rho']:.3f} (0/1 correctness: {sh['correct']['rho']:.3f}).",
+        f"rho = {sh['prob']['rho']:.5f} (0/1 correctness: {sh['correct']['rho']:.3f}).",
     ]
     rem = results["removal"]
     lines += [
@@ -616,12 +618,13 @@ def report(results: dict, cfg: CScores) -> str:
     for r in rem["rows"]:
         rr, d = r["random_removed"], r["difference"]
         z = "" if d["z"] is None else f" ({d['z']:+.1f})"
+        points = pm({"mean": 100 * d["mean"], "se": 100 * d["se"]})
         lines.append(
             f"| {r['fraction']:g} ({r['removed']:,}) | {r['mem_at_cut']:.3f} | "
-            f"{100 * r['top_mem_removed']:.2f}% | {_pct(rr)}% | {_pct(d)}{z} |"
+            f"{100 * r['top_mem_removed']:.2f}% | {_pct(rr)} | {points}{z} |"
         )
     lines.append(
-        "Difference: top-mem~ removed minus random removed, in points; its SE adds the random draws' "
+        "\nDifference: top-mem~ removed minus random removed, in points; its SE adds the random draws' "
         "spread and the test images' (paired), so |z| < 2 is not resolved at this size."
     )
     p = results["influence_pairs"]
@@ -630,12 +633,12 @@ def report(results: dict, cfg: CScores) -> str:
         f"High-influence pairs (mem~ >= {cfg.mem_threshold:g}, infl~ >= {cfg.infl_threshold:g}, same class): "
         f"{p['pairs']:,} pairs over {p['test_examples_influenced']:,} test images from {p['candidates']:,} "
         f"training images with mem~ >= {cfg.mem_threshold:g}; noise alone would give about "
-        f"{p['expected_false_pairs']:.1f} (every true influence 0, normal approximation).",
+        f"{p['expected_false_pairs']:.2g} (every true influence 0, normal approximation).",
     ]
     excess = p["pairs"] - p["expected_false_pairs"]
     z = excess / np.sqrt(max(p["expected_false_pairs"], 1.0))
     lines.append(
-        f"Pairs beyond noise: {excess:+.1f} (Poisson z = {z:+.1f}); "
+        f"Pairs beyond noise: {excess:+.1f} (Poisson z = {z:+.1f}, expected count taken as at least 1); "
         + (
             "more pairs than noise explains."
             if z >= 3
@@ -653,6 +656,6 @@ def report(results: dict, cfg: CScores) -> str:
             f"| without the pairs' training images | {100 * mu['pairs_removed']['all_test']:.2f}% | "
             f"{100 * mu['pairs_removed']['influenced_test']:.2f}% |",
             f"| without as many random ones (mean ± SE, {cfg.removal_draws} draws) | "
-            f"{_pct(rnd['all_test'])}% | {_pct(rnd['influenced_test'])}% |",
+            f"{_pct(rnd['all_test'])} | {_pct(rnd['influenced_test'])} |",
         ]
     return "\n".join(lines) + "\n"
