@@ -222,6 +222,59 @@ def report_section(doc: dict, name: str) -> str:
     )
 
 
+MAX_TABLE_COLUMNS = 7  # report.md tables wider than this are split, and written whole as CSV
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def narrow_tables(text: str, folder: Path, name: str) -> str:
+    """``text`` (markdown) with every table wider than :data:`MAX_TABLE_COLUMNS` columns written
+    whole to ``folder/name/table-K.csv`` and shown as narrower tables, each with a row number and
+    the first column; a table whose rows do not all have its header's cells is left as it is."""
+    import csv
+    import io
+
+    lines, out, k = text.split("\n"), [], 0
+    i = 0
+    while i < len(lines):
+        j = i
+        while j < len(lines) and lines[j].startswith("|"):
+            j += 1
+        block = lines[i:j]
+        if j == i:
+            out.append(lines[i])
+            i += 1
+            continue
+        i = j
+        rows = [_cells(r) for r in block]
+        width = len(rows[0])
+        if (width <= MAX_TABLE_COLUMNS or len(rows) < 2 or any(len(r) != width for r in rows)
+                or not all(c.strip(":-") == "" and "-" in c for c in rows[1])):  # fmt: skip
+            out += block
+            continue
+        k += 1
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(rows[0])
+        writer.writerows(rows[2:])
+        csv_name = f"table-{k}.csv"
+        atomic_write_text(folder / name / csv_name, buf.getvalue())
+        step = MAX_TABLE_COLUMNS - 2  # each part: the row number, the first column, then its share
+        number = ["row", "---", *(str(r) for r in range(1, len(rows) - 1))]
+        for a in range(1, width, step):
+            cols = [0, *range(a, min(a + step, width))]
+            if a > 1:
+                out.append("")
+            out += [
+                "| " + " | ".join([m, *(r[c] for c in cols)]) + " |"
+                for m, r in zip(number, rows, strict=True)
+            ]
+        out += ["", f"(The whole table, {width} columns: [{name}/{csv_name}]({name}/{csv_name}).)"]
+    return "\n".join(out)
+
+
 def write_report(out: Path) -> Path:
     """``out/report.md`` from ``out/reproduce.json`` and each experiment's results.json."""
     out = Path(out)
@@ -236,7 +289,7 @@ def write_report(out: Path) -> Path:
             continue
         doc = json.loads((out / name / "results.json").read_text(encoding="utf-8"))
         ran[name] = doc["results"]
-        sections.append(report_section(doc, name))
+        sections.append(narrow_tables(report_section(doc, name), out, name))
     prov = meta["provenance"]
     head = (
         f"# tailmem report\n\nMade by `{meta['command']}` with tailmem "
