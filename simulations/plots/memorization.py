@@ -75,9 +75,10 @@ def memorization_figures(results: dict, arrays: dict, folder) -> list[str]:
     spread = [mem[ok & (y == i)] for i in present]  # the SE of a class mean: std / sqrt(count)
     class_se = [v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else np.nan for v in spread]
     a2.bar(present, [by[i] for i in present], yerr=np.nan_to_num(class_se), color=COLORS[4])
-    a2.set_xticks(range(len(by)), results["classes"], rotation=45 if len(by) > 10 else 0)
+    long = len(by) > 10 or max(len(str(c)) for c in results["classes"]) > 3  # names: upright
+    a2.set_xticks(range(len(by)), results["classes"], rotation=90 if long else 0)
     a2.set_xlabel("class")
-    a2.set_ylabel("mean mem~ of the class's training examples")
+    a2.set_ylabel("mean mem~ in the class")
     a2.set_title("Mean mem~ per class (± SE over its examples)")
     letter_panels([a1, a2])
     fig.suptitle(results["dataset"])
@@ -129,10 +130,15 @@ def memorization_figures(results: dict, arrays: dict, folder) -> list[str]:
             (a1, held, "held-out accuracy (ours)", "spearman_heldout_vs_cscore"),
             (a2, mem, "mem~ (ours)", "spearman_mem_vs_cscore"),
         ):
-            ax.hexbin(c, v, gridsize=40, bins="log", cmap="viridis")
+            ok = np.isfinite(c) & np.isfinite(v)
+            hb = ax.hexbin(c[ok], v[ok], gridsize=40, bins="log", cmap="viridis", mincnt=1)
+            fig.colorbar(hb, ax=ax, label="examples per cell (log scale)")
             ax.set_xlabel("released C-score (Jiang et al. 2021)")
             ax.set_ylabel(label)
-            ax.set_title(f"Spearman {results['cscore'][key]['rho']:.3f}")
+            sp = results["cscore"][key]
+            ax.set_title(
+                f"n = {sp['n']:,}; Spearman {sp['rho']:.3f} [{sp['ci95'][0]:.3f}, {sp['ci95'][1]:.3f}]"
+            )
         letter_panels([a1, a2])
         names.append(save(fig, folder, "cscore_comparison.png"))
     return names
