@@ -192,10 +192,11 @@ def _heads(ctx, cfg, basis, y_train, y_test, r, *, beta, full: bool, bar):
     parts, seconds = [], 0.0
     for p, a in enumerate(range(0, total, cfg.piece)):
         size = min(cfg.piece, total - a)
+        stream = ctx.stream("subsets", ratio=r, piece=p)  # recorded whether computed or loaded
 
-        def compute(p=p, size=size):
+        def compute(size=size, stream=stream):
             t0 = time.perf_counter()
-            masks = subset_masks(n, size, ratio=r, rng=ctx.rng("subsets", ratio=r, piece=p))
+            masks = subset_masks(n, size, ratio=r, rng=np.random.default_rng(stream))
             out = ridge_heads(
                 basis,
                 y_train,

@@ -120,3 +120,21 @@ def test_bad_input_names_the_parameter():
         ridge_heads(basis, y, yt, np.ones((2, 5), dtype=bool), lam=0.1, beta=1.0, classes=3)
     with pytest.raises(ValueError, match="beta"):
         ridge_heads(basis, y, yt, np.ones((2, len(y)), dtype=bool), lam=0.1, beta=0.0, classes=3)
+
+
+def test_fewer_examples_than_features_give_the_same_axes():
+    # the n x n Gram route against the d x d covariance route (taken for n >= d), on one data set
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(40, 90)) * rng.uniform(0.2, 3.0, 90)
+    from simulations.training import ridge_heads as rh
+
+    a = (x - x.mean(axis=0)) / x.std(axis=0)
+    vals, v = rh._principal_axes(a, 12)
+    cov_vals, cov_vecs = np.linalg.eigh(a.T @ a / len(a))
+    ref_vals = cov_vals[::-1][:12]
+    ref = cov_vecs[:, ::-1][:, :12]
+    ref = ref * np.where(ref[np.abs(ref).argmax(axis=0), np.arange(12)] < 0, -1.0, 1.0)
+    np.testing.assert_allclose(vals, ref_vals, rtol=1e-10)
+    np.testing.assert_allclose(v, ref, atol=1e-8)
+    basis = ridge_basis(x, x[:5], components=12)
+    np.testing.assert_allclose(basis.variances, ref_vals, rtol=1e-10)
