@@ -61,25 +61,28 @@ def load_cifar10(data_dir: str | os.PathLike[str] | None = None, *, limit: int |
 
     ``limit``, if given, keeps the first ``limit`` images (official order) of each split and reads
     only the files they need, for tests and quick runs. The arrays are read-only: the last
-    dataset loaded is kept in the process and returned again while its files are unchanged.
+    datasets loaded are kept in the process and returned again while their files are unchanged.
     See the module docstring for the two layouts; ``Dataset.note`` states which one was read
     and how the test split was formed.
     """
     _check_limit(limit)
     root = resolve_data_dir(data_dir)
     key = (str(root.resolve()), limit, _stamp(root))
-    if key in _LOADED:  # decoding 50,000 PNGs takes ~11 s: one copy is kept per process
+    if key in _LOADED:  # decoding 50,000 PNGs takes ~11 s: the last few are kept per process
+        _LOADED[key] = _LOADED.pop(key)  # most recently used last
         return _LOADED[key]
     batches = root / "cifar-10-batches-py"
     data = _load_batches(batches, limit) if batches.is_dir() else _load_png_zips(root, limit)
     for a in (data.x_train, data.y_train, data.x_test, data.y_test):
         a.flags.writeable = False  # shared by every later call: nobody may change it
-    _LOADED.clear()
+    while len(_LOADED) >= KEEP_LOADED:
+        del _LOADED[next(iter(_LOADED))]  # the least recently used
     _LOADED[key] = data
     return data
 
 
 _LOADED: dict = {}
+KEEP_LOADED = 3  # datasets kept decoded in the process (150 MB for all of CIFAR-10)
 
 
 def _stamp(root: Path) -> tuple:

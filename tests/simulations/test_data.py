@@ -290,6 +290,20 @@ def test_cifar10_official_batches_layout(tmp_path):
     np.testing.assert_array_equal(small.x_test, images[35:42])
 
 
+def test_cifar10_is_kept_decoded_until_a_file_changes(tmp_path):
+    images, labels = _fake_batches(tmp_path / "cifar-10-batches-py", n=7)
+    first = load_cifar10(tmp_path)
+    assert load_cifar10(tmp_path) is first  # served from the process, not decoded again
+    with pytest.raises(ValueError, match="read-only"):
+        first.x_train[0, 0, 0, 0] = 1  # shared, so nobody may change it
+    # a batch rewritten with other labels (another size): read again, never the old copy
+    batch = {b"labels": [int(v + 1) % 10 for v in labels[:8]], b"data": np.zeros((8, 3072), np.uint8)}
+    (tmp_path / "cifar-10-batches-py" / "data_batch_1").write_bytes(pickle.dumps(batch, protocol=4))
+    again = load_cifar10(tmp_path)
+    assert again is not first and again.x_train.shape == (36, 32, 32, 3)
+    np.testing.assert_array_equal(again.y_train[:8], (labels[:8] + 1) % 10)
+
+
 @pytest.mark.parametrize(
     ("labels", "needle"), [(["x"] * 7, "'labels' must be integers"), ([12] * 7, r"labels span \[12, 12\]")]
 )
