@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulations.plots.common import plt, save
-from simulations.plots.memorization import example_panel
+from simulations.plots.memorization import example_grid, example_panel
 from simulations.plots.style import errorbar, legend_outside, letter_panels, note, series, ticks_at
 
 __all__ = ["cscores_figures"]
@@ -69,24 +69,18 @@ def _images(results: dict, arrays: dict, folder) -> str:
         ("ours: least consistent", "ours_low"),
         ("released: lowest", "released_low"),
     ]
-    k = len(arrays["ours_high_index"])
-    cols = min(k, 6)
-    per = -(-k // cols)
-    fig, axes = plt.subplots(
-        len(rows) * per, cols, figsize=(1.55 * cols, 1.55 * len(rows) * per), squeeze=False
-    )
-    for r, (name, key) in enumerate(rows):
-        idx = arrays[f"{key}_index"]
-        for j in range(per * cols):
-            ax = axes[r * per + j // cols, j % cols]
-            if j >= len(idx):
-                ax.axis("off")
-                continue
-            i = idx[j]
-            example_panel(
-                ax, arrays[f"{key}_x"][j], f"{classes[y[i]]}\nours {ours[i]:.2f}, C {released[i]:.2f}"
+    fig = example_grid(
+        [
+            (
+                name,
+                arrays[f"{key}_x"],
+                [f"{classes[y[i]]}\nours {ours[i]:.2f}, C {released[i]:.2f}" for i in arrays[f"{key}_index"]],
             )
-        axes[r * per, 0].set_ylabel(name, fontsize=8)
+            for name, key in rows
+        ],
+        cell=(1.55, 1.55),
+        label_size=8,
+    )
     fig.suptitle(
         "CIFAR-10 training images: ours = held-out P(label) averaged over ratios; C = released C-score"
     )

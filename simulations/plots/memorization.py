@@ -11,7 +11,7 @@ from simulations.plots.style import COLORS, errorbar, legend_outside, letter_pan
 #: How many standard errors a difference must exceed before a figure calls it resolved.
 RESOLVED_SE = 2.0
 
-__all__ = ["memorization_figures", "example_panel", "removal_figure", "influence_figures"]
+__all__ = ["memorization_figures", "example_panel", "example_grid", "removal_figure", "influence_figures"]
 
 
 def example_panel(ax, x: np.ndarray, title: str) -> None:
@@ -29,24 +29,34 @@ def example_panel(ax, x: np.ndarray, title: str) -> None:
     ax.set_title(title, fontsize=7.5)
 
 
+def example_grid(rows, *, cols: int = 6, cell: tuple[float, float] = (1.75, 2.0), label_size: float = 9):
+    """A figure of example rows: ``rows`` is a list of (row label, examples, titles); each row's
+    examples are drawn ``cols`` to a line (as many lines as they need), the label on the first."""
+    k = max(len(xs) for _, xs, _ in rows)
+    cols = min(k, cols)
+    per = -(-k // cols)
+    fig, axes = plt.subplots(
+        len(rows) * per, cols, figsize=(min(cell[0] * cols, 10.5), cell[1] * len(rows) * per), squeeze=False
+    )
+    for r, (name, xs, titles) in enumerate(rows):
+        for j in range(per * cols):
+            ax = axes[r * per + j // cols, j % cols]
+            if j >= len(xs):
+                ax.axis("off")
+                continue
+            example_panel(ax, xs[j], titles[j])
+        axes[r * per, 0].set_ylabel(name, fontsize=label_size)
+    return fig
+
+
 def _grids(results: dict, arrays: dict, folder) -> str:
     classes = results["classes"]
     mem, se, y = arrays["mem"], arrays["mem_se"], arrays["y_train"]
-    rows = [("most memorized", arrays["top_index"], arrays["top_x"]),
-            ("least memorized", arrays["bottom_index"], arrays["bottom_x"])]  # fmt: skip
-    k = len(arrays["top_index"])
-    cols = min(k, 6)
-    per = -(-k // cols)
-    fig, axes = plt.subplots(2 * per, cols, figsize=(min(1.75 * cols, 10.5), 2.0 * 2 * per), squeeze=False)
-    for r, (name, idx, xs) in enumerate(rows):
-        for j in range(per * cols):
-            ax = axes[r * per + j // cols, j % cols]
-            if j >= len(idx):
-                ax.axis("off")
-                continue
-            i = idx[j]
-            example_panel(ax, xs[j], f"class {classes[y[i]]}\nmem~ {mem[i]:.2f} ± {se[i]:.2f}")
-        axes[r * per, 0].set_ylabel(name, fontsize=9)
+    fig = example_grid([
+        (name, xs, [f"class {classes[y[i]]}\nmem~ {mem[i]:.2f} ± {se[i]:.2f}" for i in idx])
+        for name, idx, xs in (("most memorized", arrays["top_index"], arrays["top_x"]),
+                              ("least memorized", arrays["bottom_index"], arrays["bottom_x"]))
+    ])  # fmt: skip
     fig.suptitle(
         f"{results['dataset']}: most memorized training examples (top rows: largest mem~ - 2 SE)\n"
         "and least memorized (bottom rows: smallest mem~ + 2 SE); mem~: subsampled estimate ± SE"
