@@ -9,6 +9,7 @@ name and renamed into place, so a crash never leaves half a result.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -39,6 +40,7 @@ __all__ = [
     "replace_dir",
     "make_build_dir",
     "read_npz",
+    "array_digest",
 ]
 
 
@@ -227,3 +229,16 @@ def close_progress_bars() -> None:
             bar.close()
         except Exception:  # noqa: BLE001 - a bar that cannot be closed must not hide the error
             pass
+
+
+def array_digest(*arrays, prefix: str = "", length: int | None = 16) -> str:
+    """SHA-256 of ``prefix`` and then of each array's dtype, shape and bytes, in order (hashed
+    without a copy where the array is contiguous), as its first ``length`` hex digits (all 64
+    with None). The one fingerprint of data: store keys, batch checksums, feature caches."""
+    h = hashlib.sha256(prefix.encode())
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        if a.size:  # an empty array has no bytes (and memoryview cannot cast its shape)
+            h.update(memoryview(a).cast("B"))
+    return h.hexdigest()[:length]

@@ -25,7 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from simulations.results import atomic_savez, atomic_write_json, package_version, read_npz, to_jsonable
+from simulations.results import (
+    array_digest,
+    atomic_savez,
+    atomic_write_json,
+    package_version,
+    read_npz,
+    to_jsonable,
+)
 from theory._validate import check_int
 
 __all__ = ["ModelStore", "config_hash", "batch_checksum", "STORE_FORMAT"]
@@ -37,12 +44,7 @@ STORE_FORMAT = 2
 
 def batch_checksum(correct_train: np.ndarray, correct_test: np.ndarray) -> str:
     """SHA-256 of a batch's two arrays: dtype, shape and bytes of each, in order."""
-    h = hashlib.sha256()
-    for a in (correct_train, correct_test):
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.dtype.str}{a.shape}".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
+    return array_digest(correct_train, correct_test, length=None)
 
 
 def config_hash(config: dict) -> str:

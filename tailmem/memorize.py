@@ -20,7 +20,6 @@ are refused with the reason). Inputs are flattened per example.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ from simulations.estimators import (
     subset_masks,
 )
 from simulations.estimators import memorization as _mem_estimate
-from simulations.results import atomic_savez, atomic_write_json, provenance, read_npz
+from simulations.results import array_digest, atomic_savez, atomic_write_json, provenance, read_npz
 from simulations.stats import mean_se
 from theory._validate import check_finite, check_int
 
@@ -153,17 +152,6 @@ class MemorizationResult:
             {"config": self.config, "test_accuracy": self.test_accuracy, "provenance": provenance()},
         )
         return folder
-
-
-def _fingerprint(*arrays: np.ndarray) -> str:
-    """SHA-256 (16 hex digits) of the arrays' dtypes, shapes and bytes, hashed without copying them."""
-    h = hashlib.sha256()
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.dtype.str}{a.shape}".encode())
-        if a.size:  # an empty test split has no bytes (and memoryview cannot cast its shape)
-            h.update(memoryview(a).cast("B"))
-    return h.hexdigest()[:16]
 
 
 def load(folder: str | Path) -> MemorizationResult:
@@ -284,7 +272,7 @@ def memorization(
         "optimizer": optimizer,
         "models_per_batch": models_per_batch,
         "seed": seed,
-        "data": _fingerprint(x, yi, xt, yti),
+        "data": array_digest(x, yi, xt, yti),
         "classes": classes.tolist(),
     }
     log = (lambda msg: print(msg, flush=True)) if progress else (lambda _msg: None)

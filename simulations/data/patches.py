@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simulations.results import atomic_savez, read_npz
+from simulations.results import array_digest, atomic_savez, read_npz
 from theory._validate import check_finite, check_int
 
 __all__ = ["PatchFeatures", "patch_features", "fit_patch_map", "encode", "ridge_accuracy"]
@@ -151,15 +151,6 @@ def encode(
     return out
 
 
-def _fingerprint(*arrays: np.ndarray) -> str:
-    h = hashlib.sha256()
-    for arr in arrays:
-        arr = np.ascontiguousarray(arr)
-        h.update(f"{arr.dtype.str}{arr.shape}".encode())
-        h.update(memoryview(arr).cast("B"))
-    return h.hexdigest()[:16]
-
-
 def patch_features(
     train_images: np.ndarray,
     test_images: np.ndarray,
@@ -170,7 +161,7 @@ def patch_features(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(train features, test features) of the recipe, fitted on the training images; read from
     ``cache`` when a file of this recipe and these images is there, else computed and saved."""
-    key = f"{RECIPE} {sorted(asdict(recipe).items())} images {_fingerprint(train_images, test_images)}"
+    key = f"{RECIPE} {sorted(asdict(recipe).items())} images {array_digest(train_images, test_images)}"
     name = f"patches-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
     path = None if cache is None else Path(cache) / name
     if path is not None and path.is_file():

@@ -26,7 +26,6 @@ one backend is resumed on the other, and both give the same results bit for bit.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import sys
 import time
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from simulations.backends import Backend
 from simulations.data import DATASETS, Dataset, features, fixed_part, is_image, load_dataset
 from simulations.data.npz_data import is_npz_name, npz_label
 from simulations.estimators import check_coverage, subset_masks
-from simulations.results import LOCATION_FIELDS
+from simulations.results import LOCATION_FIELDS, array_digest
 from simulations.store import ModelStore, config_hash
 from simulations.training import MLP, ResNet, SmallCNN, SoftmaxRegression
 from simulations.training.subsets import train_into_store
@@ -201,13 +200,9 @@ class Problem:
         arrays are hashed, not the standardised features, whose last bits may change with the
         numpy build; :data:`FEATURES` names the feature recipe, to be changed with it.
         """
-        h = hashlib.sha256(FEATURES.encode())
         d = self.data  # whole splits: the standardisation uses the whole training split
-        for a in (d.x_train, d.y_train, d.x_test, d.y_test, self.train_index, self.test_index):
-            a = np.ascontiguousarray(a)
-            h.update(f"{a.dtype.str}{a.shape}".encode())
-            h.update(memoryview(a).cast("B"))
-        return h.hexdigest()[:16]
+        return array_digest(d.x_train, d.y_train, d.x_test, d.y_test, self.train_index, self.test_index,
+                            prefix=FEATURES)  # fmt: skip
 
 
 def prepare(cfg: SubsetTraining, workdir: str | Path | None = None) -> Problem:
