@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from simulations.estimators import (
+    heldout_accuracy,
     heldout_from_sums,
     heldout_sums,
     high_influence_pairs,
@@ -254,9 +255,18 @@ def _agreement(est: dict[str, np.ndarray], cscore: np.ndarray, y: np.ndarray, cf
     return out
 
 
-def _removal(cfg, basis, y_train, y_test, mem, ctx) -> tuple[dict, dict]:
-    """Test accuracy of the head on all training examples but the top-mem~ fraction f, against as
-    many random ones (``removal_draws`` draws); the head is deterministic given its data."""
+def _without(n: int, rows) -> np.ndarray:
+    """The keep mask (n,) of all training examples but ``rows``."""
+    keep = np.ones(n, dtype=bool)
+    keep[rows] = False
+    return keep
+
+
+def _retrained(
+    cfg, basis, y_train, y_test, removed, *, draws_of: int = 0, rng=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """0/1 correctness on the test split (float64) of the head retrained without the training
+    examples ``removed``, and (draws, m) of heads retrained without as many random ones."""
     from simulations.training.ridge_heads import ridge_head
 
     n = len(y_train)
@@ -265,24 +275,26 @@ def _removal(cfg, basis, y_train, y_test, mem, ctx) -> tuple[dict, dict]:
         w = ridge_head(basis, y_train, keep, lam=cfg.lam, classes=10)
         return ((basis.z_test @ w).argmax(axis=1) == y_test).astype(np.float64)
 
-    full = float(correct(np.ones(n, dtype=bool)).mean())
+    count = len(removed)
+    rand = [correct(_without(n, rng.choice(n, size=count, replace=False))) for _ in range(draws_of)]
+    return correct(_without(n, removed)), np.array(rand).reshape(draws_of, len(y_test))
+
+
+def _removal(cfg, basis, y_train, y_test, mem, full: np.ndarray, ctx) -> tuple[dict, dict]:
+    """Test accuracy of the head on all training examples but the top-mem~ fraction f, against as
+    many random ones (``removal_draws`` draws); the head is deterministic given its data.
+    ``full``: the test correctness of the head on all training examples."""
+    n = len(y_train)
     order = _ranked(mem, n, highest=True)
     rows, rand_all = [], []
     for f in cfg.removal_fractions:
         count = max(1, round(f * n))
-        keep = np.ones(n, dtype=bool)
-        keep[order[:count]] = False
-        rng = ctx.rng("removal", fraction=f)
-        per_test = []
-        for _ in range(cfg.removal_draws):
-            k = np.ones(n, dtype=bool)
-            k[rng.choice(n, size=count, replace=False)] = False
-            per_test.append(correct(k))
-        rand = np.stack(per_test).mean(axis=1)
-        top = correct(keep)
+        top, per_test = _retrained(cfg, basis, y_train, y_test, order[:count], draws_of=cfg.removal_draws,
+                                   rng=ctx.rng("removal", fraction=f))  # fmt: skip
+        rand = per_test.mean(axis=1)
         # SE of the difference: the random draws' spread, and the test images' (paired: the same
         # images score both models), added in quadrature
-        d = top - np.stack(per_test).mean(axis=0)
+        d = top - per_test.mean(axis=0)
         se = float(np.sqrt(mean_se(rand)["se"] ** 2 + d.var(ddof=1) / len(d)))
         rows.append(
             {
@@ -299,14 +311,15 @@ def _removal(cfg, basis, y_train, y_test, mem, ctx) -> tuple[dict, dict]:
             }
         )
         rand_all.append(rand)
-    return {"full": full, "draws": cfg.removal_draws, "rows": rows}, {"removal_random": np.array(rand_all)}
+    return {"full": float(full.mean()), "draws": cfg.removal_draws, "rows": rows}, {
+        "removal_random": np.array(rand_all)
+    }
 
 
-def _pairs(cfg, basis, heads, mem, y_train, y_test, tr, te, ctx) -> tuple[dict, dict]:
+def _pairs(cfg, basis, heads, mem, y_train, y_test, tr, te, full: np.ndarray, ctx) -> tuple[dict, dict]:
     """High-influence pairs from the ratio heads (0/1 correctness), the number noise alone would
     give, and the marginal utility of the pairs' training examples."""
     from simulations.experiments.influence_pairs import expected_false_pairs
-    from simulations.training.ridge_heads import ridge_head
 
     rows = np.flatnonzero(np.nan_to_num(mem.value, nan=-np.inf) >= cfg.mem_threshold)
     correct_test = heads["correct_test"]
@@ -353,27 +366,15 @@ def _pairs(cfg, basis, heads, mem, y_train, y_test, tr, te, ctx) -> tuple[dict, 
         ],
     }
     if trains.size:
-        n = len(y_train)
-
-        def acc(keep):
-            w = ridge_head(basis, y_train, keep, lam=cfg.lam, classes=10)
-            ok = (basis.z_test @ w).argmax(axis=1) == y_test
-            return float(ok.mean()), float(ok[tests].mean())
-
-        keep = np.ones(n, dtype=bool)
-        keep[trains] = False
-        rng = ctx.rng("pairs-random")
-        rand = []
-        for _ in range(cfg.removal_draws):
-            k = np.ones(n, dtype=bool)
-            k[rng.choice(n, size=trains.size, replace=False)] = False
-            rand.append(acc(k))
-        rand = np.array(rand)
-        full, removed = acc(np.ones(n, dtype=bool)), acc(keep)
+        removed, rand = _retrained(cfg, basis, y_train, y_test, trains, draws_of=cfg.removal_draws,
+                                   rng=ctx.rng("pairs-random"))  # fmt: skip
         res["marginal_utility"] = {
-            "full": {"all_test": full[0], "influenced_test": full[1]},
-            "pairs_removed": {"all_test": removed[0], "influenced_test": removed[1]},
-            "random_removed": {"all_test": mean_se(rand[:, 0]), "influenced_test": mean_se(rand[:, 1])},
+            name: {"all_test": float(c.mean()), "influenced_test": float(c[tests].mean())}
+            for name, c in (("full", full), ("pairs_removed", removed))
+        }
+        res["marginal_utility"]["random_removed"] = {
+            "all_test": mean_se(rand.mean(axis=1)),
+            "influenced_test": mean_se(rand[:, tests].mean(axis=1)),
         }
     return res, {"pairs": pairs, "pair_infl": values, "pair_se": errors}
 
@@ -417,15 +418,12 @@ def run(cfg: CScores, ctx: Context | None = None) -> tuple[dict, dict]:
     half = cfg.models // 2
     split_half = {
         kind: spearman(
-            heldout_from_sums(heldout_sums(heads[f"{kind}_train"][:half], heads["masks"][:half])).value,
-            heldout_from_sums(heldout_sums(heads[f"{kind}_train"][half:], heads["masks"][half:])).value,
+            heldout_accuracy(heads[f"{kind}_train"][:half], heads["masks"][:half]).value,
+            heldout_accuracy(heads[f"{kind}_train"][half:], heads["masks"][half:]).value,
         )
         for kind in ("correct", "prob")
     }
-    main = {
-        kind: heldout_from_sums(heldout_sums(heads[f"{kind}_train"], heads["masks"]))
-        for kind in ("correct", "prob")
-    }
+    main = {kind: heldout_accuracy(heads[f"{kind}_train"], heads["masks"]) for kind in ("correct", "prob")}
     by_ratio[cfg.ratio] = main
     averaged = [r for r in ratios if r in cfg.ratios]
     cs = {}
@@ -475,8 +473,9 @@ def run(cfg: CScores, ctx: Context | None = None) -> tuple[dict, dict]:
     for name in agreement:
         agreement[name]["cost_seconds"] = cost[name]
 
-    removal, removal_arrays = _removal(cfg, basis, y_train, y_test, mem.value, ctx)
-    pairs, pair_arrays = _pairs(cfg, basis, heads, mem, y_train, y_test, tr, te, ctx)
+    full_correct = (scores_test.argmax(axis=1) == y_test).astype(np.float64)  # the head on all images
+    removal, removal_arrays = _removal(cfg, basis, y_train, y_test, mem.value, full_correct, ctx)
+    pairs, pair_arrays = _pairs(cfg, basis, heads, mem, y_train, y_test, tr, te, full_correct, ctx)
 
     ours = cs["prob"][0]
     picks = {
@@ -500,7 +499,7 @@ def run(cfg: CScores, ctx: Context | None = None) -> tuple[dict, dict]:
         },
         "lam": cfg.lam,
         "beta": beta,
-        "full_model_test_accuracy": float((scores_test.argmax(axis=1) == y_test).mean()),
+        "full_model_test_accuracy": float(full_correct.mean()),
         "full_model_train_accuracy": float((scores_train.argmax(axis=1) == y_train).mean()),
         "models_by_ratio": {f"{r:g}": cfg.models_at(r) for r in ratios},
         "heads_seconds_by_ratio": seconds,
