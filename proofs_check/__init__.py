@@ -7,72 +7,19 @@ N <= 4 points, n <= 4 draws, m = 2 classes): :mod:`proofs_check.posterior` check
 (:mod:`proofs_check.runner`). Each check is compared with the floats of :mod:`theory` as well.
 """
 
-from proofs_check.enumeration import (
-    SampleTable,
-    count_vectors,
-    distribution_law,
-    labelings,
-    moment,
-    multinomial,
-    normalised_list,
-    prior_marginal,
-    sample_table,
-    tau_exact,
-)
-from proofs_check.main_bound import (
-    DEFAULT_LEARNERS,
-    Learner,
-    MainBound,
-    capacity_limited,
-    constant,
-    flip_singletons,
-    main_bound,
-    memorize_all,
-    memorize_most_frequent,
-    skip_seen_at_most,
-    theory_costs,
-)
-from proofs_check.posterior import (
-    PosteriorLemma,
-    SamplePosterior,
-    posterior_given_sample,
-    posterior_lemma,
-    posterior_lemma_symbolic,
-    theory_tau,
-)
-from proofs_check.runner import CheckResult, default_checks, format_table, main, run_all
+from proofs_check import enumeration as _enumeration
+from proofs_check import main_bound as _main_bound
+from proofs_check import posterior as _posterior
+from proofs_check import runner as _runner
+from proofs_check.enumeration import *  # noqa: F403
+from proofs_check.main_bound import *  # noqa: F403
+from proofs_check.posterior import *  # noqa: F403
+from proofs_check.runner import *  # noqa: F403
 
+# each module's __all__ is the one list of what this package exports of it
 __all__ = [
-    "DEFAULT_LEARNERS",
-    "CheckResult",
-    "Learner",
-    "MainBound",
-    "PosteriorLemma",
-    "SamplePosterior",
-    "SampleTable",
-    "capacity_limited",
-    "constant",
-    "count_vectors",
-    "default_checks",
-    "distribution_law",
-    "flip_singletons",
-    "format_table",
-    "labelings",
-    "main",
-    "main_bound",
-    "memorize_all",
-    "memorize_most_frequent",
-    "moment",
-    "multinomial",
-    "normalised_list",
-    "posterior_given_sample",
-    "posterior_lemma",
-    "posterior_lemma_symbolic",
-    "prior_marginal",
-    "run_all",
-    "sample_table",
-    "skip_seen_at_most",
-    "tau_exact",
-    "theory_costs",
-    "theory_tau",
+    *_enumeration.__all__,
+    *_posterior.__all__,
+    *_main_bound.__all__,
+    *_runner.__all__,
 ]

@@ -3,92 +3,19 @@ learners batched over runs (minimum-norm interpolation, ridge, gradient descent 
 measurements of memorized tail features on unseen combinations, and one sweep point of the
 composition-linear experiment."""
 
-from simulations.composition.features import (
-    ALPHA_MAX,
-    FeatureSample,
-    feature_probabilities,
-    head_size,
-    mean_active,
-    normaliser,
-    power_beta,
-    sample_features,
-)
-from simulations.composition.linear import (
-    GramSpectrum,
-    apply,
-    apply_transpose,
-    gd_closed_form,
-    gd_steps_needed,
-    gradient_descent,
-    gram,
-    gram_spectrum,
-    min_norm,
-    ridge,
-    run_blocks,
-    safe_step,
-    spectral_filter,
-)
-from simulations.composition.measure import (
-    CompositionPoints,
-    composition_points,
-    cooccurring_pairs,
-    count_bins,
-    error_by_count,
-    fit_constant,
-    id_loss,
-    mean_se,
-    ood_loss,
-    pooled_ratio,
-    recovered,
-    theory_rate,
-)
-from simulations.composition.sweep import (
-    INTERP_TOL,
-    OOD_SETS,
-    learner_names,
-    point_arrays,
-    point_streams,
-    summarize,
-)
+from simulations.composition import features as _features
+from simulations.composition import linear as _linear
+from simulations.composition import measure as _measure
+from simulations.composition import sweep as _sweep
+from simulations.composition.features import *  # noqa: F403
+from simulations.composition.linear import *  # noqa: F403
+from simulations.composition.measure import *  # noqa: F403
+from simulations.composition.sweep import *  # noqa: F403
 
+# each module's __all__ is the one list of what this package exports of it
 __all__ = [
-    "ALPHA_MAX",
-    "normaliser",
-    "feature_probabilities",
-    "mean_active",
-    "head_size",
-    "power_beta",
-    "FeatureSample",
-    "sample_features",
-    "apply",
-    "apply_transpose",
-    "gram",
-    "GramSpectrum",
-    "gram_spectrum",
-    "spectral_filter",
-    "min_norm",
-    "ridge",
-    "gd_closed_form",
-    "gd_steps_needed",
-    "safe_step",
-    "gradient_descent",
-    "run_blocks",
-    "count_bins",
-    "recovered",
-    "error_by_count",
-    "id_loss",
-    "cooccurring_pairs",
-    "CompositionPoints",
-    "composition_points",
-    "ood_loss",
-    "theory_rate",
-    "fit_constant",
-    "mean_se",
-    "pooled_ratio",
-    "OOD_SETS",
-    "INTERP_TOL",
-    "learner_names",
-    "point_streams",
-    "point_arrays",
-    "summarize",
+    *_features.__all__,
+    *_linear.__all__,
+    *_measure.__all__,
+    *_sweep.__all__,
 ]

@@ -5,44 +5,22 @@ The MLP sweep (:mod:`~simulations.gaussian.mlp`: ``MLPSweep``, ``FittedSweep``, 
 is imported on first use, so that importing this package does not import torch.
 """
 
-from simulations.gaussian.bench import loo_benchmark
-from simulations.gaussian.dpsgd import DPSGD, DPSGDPath, dpsgd_path
-from simulations.gaussian.learners import KNN, KNNModel, LinearModel, memorization
-from simulations.gaussian.logistic import (
-    Logistic,
-    PrivateLogistic,
-    PrivatePath,
-    clip_rows,
-    output_perturbation_noise,
-    private_logistic_path,
-    regularized_logistic,
-)
-from simulations.gaussian.measure import (
-    Coupling,
-    FrequencyAccuracy,
-    MixtureBound,
-    MultiplicityMean,
-    accuracy_by_frequency,
-    cluster_counts,
-    coupling,
-    coupling_by_multiplicity,
-    errn_by_multiplicity,
-    errn_contributions,
-    frequency_bin,
-    label_posterior,
-    mixture_bound,
-    opt_given_sample,
-)
-from simulations.gaussian.model import (
-    GaussianMixture,
-    GaussianSample,
-    bayes_error,
-    make_mixture,
-    min_separation_over_scale,
-    sample,
-)
-from simulations.gaussian.ridge import KernelModel, KernelRidge, Ridge, rbf_kernel
-from simulations.gaussian.svm import HardMarginSVM, multiclass_margin
+from simulations.gaussian import bench as _bench
+from simulations.gaussian import dpsgd as _dpsgd
+from simulations.gaussian import learners as _learners
+from simulations.gaussian import logistic as _logistic
+from simulations.gaussian import measure as _measure
+from simulations.gaussian import model as _model
+from simulations.gaussian import ridge as _ridge
+from simulations.gaussian import svm as _svm
+from simulations.gaussian.bench import *  # noqa: F403
+from simulations.gaussian.dpsgd import *  # noqa: F403
+from simulations.gaussian.learners import *  # noqa: F403
+from simulations.gaussian.logistic import *  # noqa: F403
+from simulations.gaussian.measure import *  # noqa: F403
+from simulations.gaussian.model import *  # noqa: F403
+from simulations.gaussian.ridge import *  # noqa: F403
+from simulations.gaussian.svm import *  # noqa: F403
 from simulations.gaussian.trials import (
     TrialData,
     draw_trial,
@@ -65,58 +43,24 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'simulations.gaussian' has no attribute {name!r}")
 
 
+# each module's __all__ is the one list of what this package exports of it; of trials (which also
+# re-exports the statistics helpers under its old names) the names imported above
 __all__ = [
-    "GaussianMixture",
-    "GaussianSample",
-    "make_mixture",
-    "sample",
-    "bayes_error",
-    "min_separation_over_scale",
-    "LinearModel",
-    "KNN",
-    "KNNModel",
-    "memorization",
-    "Ridge",
-    "KernelRidge",
-    "KernelModel",
-    "rbf_kernel",
-    "Logistic",
-    "PrivateLogistic",
-    "clip_rows",
-    "output_perturbation_noise",
-    "regularized_logistic",
-    "PrivatePath",
-    "DPSGD",
-    "DPSGDPath",
-    "dpsgd_path",
-    "private_logistic_path",
-    "MLPSweep",
-    "FittedSweep",
-    "SubsetFit",
-    "train_sweep",
-    "HardMarginSVM",
-    "multiclass_margin",
-    "loo_benchmark",
-    "cluster_counts",
-    "label_posterior",
-    "opt_given_sample",
-    "FrequencyAccuracy",
-    "frequency_bin",
-    "accuracy_by_frequency",
-    "Coupling",
-    "coupling",
-    "MultiplicityMean",
-    "coupling_by_multiplicity",
-    "errn_contributions",
-    "errn_by_multiplicity",
-    "MixtureBound",
-    "mixture_bound",
+    *_model.__all__,
+    *_learners.__all__,
+    *_ridge.__all__,
+    *_logistic.__all__,
+    *_dpsgd.__all__,
+    *_svm.__all__,
+    *_bench.__all__,
+    *_measure.__all__,
+    *_MLP_NAMES,
     "TrialData",
-    "trial_rng",
     "draw_trial",
-    "fresh_predictions",
-    "ridge_path",
     "frequency_edges",
+    "fresh_predictions",
     "measure_predictions",
+    "ridge_path",
     "run_trials",
+    "trial_rng",
 ]
