@@ -77,6 +77,7 @@ __all__ = [
     "get",
     "names",
     "stream_seed",
+    "spawned_stream",
     "CHECKPOINT_FORMAT",
 ]
 
@@ -253,6 +254,21 @@ def stream_seed(seed: int, name: str, **params) -> np.random.SeedSequence:
     return np.random.SeedSequence(int(seed), spawn_key=words)
 
 
+def spawned_stream(seed: int, names: tuple[str, ...], name: str) -> np.random.SeedSequence:
+    """The stream called ``name`` of a family whose streams are children of ``SeedSequence(seed)``:
+    child ``names.index(name)``.
+
+    A stream by name all the same: the index of a name is fixed for good (a new stream is appended
+    to ``names``, and child i of a fresh ``SeedSequence`` is the same whatever the number spawned),
+    so no stream depends on another's existence or on the order of execution. The subset and NLP
+    experiments keep this family (their model stores and documented numbers were made with these
+    children); new code uses :func:`stream_seed`.
+    """
+    if name not in names:
+        raise ValueError(f"stream must be one of {', '.join(names)}; got {name!r}")
+    return np.random.SeedSequence(int(seed)).spawn(len(names))[names.index(name)]
+
+
 # ---------------------------------------------------------------------- the context
 _roundtrip = saved_form
 
@@ -414,6 +430,12 @@ class Context:
         label = name + "".join(f" {k}={_canonical(v)}" for k, v in sorted(params.items()))
         self.streams[label] = {"spawn_key": list(ss.spawn_key)}
         return ss
+
+    def record_spawned(self, seed: int, names: tuple[str, ...], used: tuple[str, ...]) -> None:
+        """Record the :func:`spawned_stream` streams ``used`` (of the family ``names``) in results."""
+        for name in used:
+            ss = spawned_stream(seed, names, name)
+            self.streams[name] = {"spawn_key": list(ss.spawn_key)}
 
     def rng(self, name: str, **params) -> np.random.Generator:
         """``np.random.default_rng(self.stream(name, **params))``."""

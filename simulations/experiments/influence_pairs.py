@@ -23,7 +23,7 @@ import scipy.stats
 from simulations.estimators import influence, influence_top_k, memorization
 from simulations.experiment import Context, experiment
 from simulations.experiments.memorization import QUICK, mean_se, summary_of_run
-from simulations.training.problem import SubsetTraining, streams, subset_run, train_models
+from simulations.training.problem import STREAMS, SubsetTraining, stream, subset_run, train_models
 from theory._validate import check_finite, check_int
 
 __all__ = ["InfluencePairs", "run", "report", "pairs_from_top_k", "expected_false_pairs"]
@@ -94,7 +94,9 @@ EXPERIMENT = experiment(
 
 @EXPERIMENT.run
 def run(cfg: InfluencePairs, ctx: Context | None = None) -> tuple[dict, dict]:
-    workdir = (ctx or Context.for_config(cfg)).workdir
+    ctx = ctx or Context.for_config(cfg)
+    ctx.record_spawned(cfg.seed, STREAMS, ("data", "subsets", "models", "retraining"))
+    workdir = ctx.workdir
     sr = subset_run(cfg, workdir)
     p = sr.problem
     mem = memorization(sr.correct_train, sr.masks)
@@ -146,7 +148,7 @@ def run(cfg: InfluencePairs, ctx: Context | None = None) -> tuple[dict, dict]:
     }
     if len(pairs):
         R = cfg.retrain_models
-        rng = np.random.default_rng(streams(cfg)[3])
+        rng = np.random.default_rng(stream(cfg, "retraining"))
         keep = np.ones((3 * R, p.n), dtype=bool)
         keep[R : 2 * R, trains] = False
         for r in range(R):

@@ -23,7 +23,7 @@ import numpy as np
 from simulations.estimators import heldout_accuracy, memorization, spearman, split_half_z
 from simulations.experiment import Context, experiment
 from simulations.stats import mean_se, pm
-from simulations.training.problem import SubsetRun, SubsetTraining, subset_run
+from simulations.training.problem import STREAMS, SubsetRun, SubsetTraining, subset_run
 from theory._validate import check_finite, check_int
 
 __all__ = ["Memorization", "run", "analyse", "report"]
@@ -164,7 +164,9 @@ def run(cfg: Memorization, ctx: Context | None = None) -> tuple[dict, dict]:
     the per-example held-out accuracy averaged over all ratios is reported as a C-score proxy
     (Jiang et al. average over ratios 0.1..0.9, docs/references.md §3).
     """
-    workdir = (ctx or Context.for_config(cfg)).workdir
+    ctx = ctx or Context.for_config(cfg)
+    ctx.record_spawned(cfg.seed, STREAMS, ("data", "subsets", "models"))
+    workdir = ctx.workdir
     cscores = None
     if cfg.dataset == "cifar10":  # read (and check) the C-scores before hours of training, not after
         from simulations.data import load_cifar10_cscores

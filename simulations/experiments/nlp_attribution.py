@@ -23,7 +23,15 @@ from simulations.experiments.memorization import mean_se
 from simulations.nlp.attribution import integrated_gradients, masked_ids, score_at_states
 from simulations.nlp.encoder import hidden_states
 from simulations.nlp.head import pad_batch
-from simulations.nlp.problem import NLPTraining, full_model, nlp_unavailable, prepare, streams, torch_threads
+from simulations.nlp.problem import (
+    STREAMS,
+    NLPTraining,
+    full_model,
+    nlp_unavailable,
+    prepare,
+    stream,
+    torch_threads,
+)
 from theory._validate import check_finite, check_int
 
 __all__ = ["NLPAttribution", "run", "report", "plot"]
@@ -71,7 +79,9 @@ EXPERIMENT.unavailable(nlp_unavailable)
 
 @EXPERIMENT.run
 def run(cfg: NLPAttribution, ctx: Context | None = None) -> tuple[dict, dict]:
-    workdir = (ctx or Context.for_config(cfg)).workdir
+    ctx = ctx or Context.for_config(cfg)
+    ctx.record_spawned(cfg.seed, STREAMS, ("data", "full-head", "attribution"))
+    workdir = ctx.workdir
     with torch_threads(cfg.threads):
         prob = prepare(cfg, workdir)
         full = full_model(cfg, prob)
@@ -111,7 +121,7 @@ def run(cfg: NLPAttribution, ctx: Context | None = None) -> tuple[dict, dict]:
         total = np.array([a.sum() for a in attr])
         gap = np.abs(total - (fx - fb)) / np.abs(fx - fb)
         # faithfulness: mask the top-attributed or random word pieces, re-encode, re-score
-        rng = np.random.default_rng(streams(cfg)[5])
+        rng = np.random.default_rng(stream(cfg, "attribution"))
         R = cfg.random_draws
         seqs = []
         for j in range(E):

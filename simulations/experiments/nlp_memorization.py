@@ -27,13 +27,14 @@ from simulations.nlp.agreement import neighbour_label_agreement, spearman_bootst
 from simulations.nlp.head import head_logits
 from simulations.nlp.influence import lissa
 from simulations.nlp.problem import (
+    STREAMS,
     NLPTraining,
     full_model,
     heads_through_store,
     loo_refit,
     nlp_unavailable,
     prepare,
-    streams,
+    stream,
     torch_threads,
 )
 from theory._validate import check_finite, check_int
@@ -152,18 +153,20 @@ EXPERIMENT.unavailable(nlp_unavailable)
 
 @EXPERIMENT.run
 def run(cfg: NLPMemorization, ctx: Context | None = None) -> tuple[dict, dict]:
-    workdir = (ctx or Context.for_config(cfg)).workdir
+    ctx = ctx or Context.for_config(cfg)
+    ctx.record_spawned(cfg.seed, STREAMS, ("data", "full-head", "subsets", "models", "checks"))
+    workdir = ctx.workdir
     with torch_threads(cfg.threads):
         prob = prepare(cfg, workdir)
         full = full_model(cfg, prob)
-        s = streams(cfg)
         n = prob.n
-        masks = subset_masks(n, cfg.models, ratio=cfg.ratio, rng=np.random.default_rng(s[1]))
+        rng = np.random.default_rng(stream(cfg, "subsets"))
+        masks = subset_masks(n, cfg.models, ratio=cfg.ratio, rng=rng)
         try:
             check_coverage(masks, minimum=1)
         except ValueError as exc:
             raise ValueError(f"models: {str(exc).removeprefix('t: ')}") from None
-        seeds = np.random.default_rng(s[2]).integers(0, 2**62, size=cfg.models)
+        seeds = np.random.default_rng(stream(cfg, "models")).integers(0, 2**62, size=cfg.models)
         key = {"models": cfg.models, "ratio": cfg.ratio, "models_per_batch": cfg.models_per_batch}
         pt, pd, folder, trained, secs = heads_through_store(
             cfg, prob, masks, seeds, name="subsets", key=key, models_per_batch=cfg.models_per_batch
@@ -171,7 +174,7 @@ def run(cfg: NLPMemorization, ctx: Context | None = None) -> tuple[dict, dict]:
         mem_p = memorization(pt, masks)
         mem_01 = memorization((pt > 0.5).astype(np.float64), masks)
         mem_if = full["mem_if"]
-        rng = np.random.default_rng(s[6])
+        rng = np.random.default_rng(stream(cfg, "checks"))
         agree = {
             "if_vs_subsampled_prob": spearman_bootstrap(mem_if, mem_p.value, reps=cfg.bootstrap, rng=rng),
             "if_vs_subsampled_01": spearman_bootstrap(mem_if, mem_01.value, reps=cfg.bootstrap, rng=rng),

@@ -19,12 +19,13 @@ import numpy as np
 from simulations.experiment import Context, experiment
 from simulations.experiments.memorization import mean_se
 from simulations.nlp.problem import (
+    STREAMS,
     NLPTraining,
     full_model,
     heads_through_store,
     nlp_unavailable,
     prepare,
-    streams,
+    stream,
     torch_threads,
 )
 from theory._validate import check_finite, check_int
@@ -89,11 +90,13 @@ EXPERIMENT.unavailable(nlp_unavailable)
 
 @EXPERIMENT.run
 def run(cfg: NLPRemoval, ctx: Context | None = None) -> tuple[dict, dict]:
-    workdir = (ctx or Context.for_config(cfg)).workdir
+    ctx = ctx or Context.for_config(cfg)
+    ctx.record_spawned(cfg.seed, STREAMS, ("data", "full-head", "removal"))
+    workdir = ctx.workdir
     with torch_threads(cfg.threads):
         prob = prepare(cfg, workdir)
         full = full_model(cfg, prob)
-        rng = np.random.default_rng(streams(cfg)[4])
+        rng = np.random.default_rng(stream(cfg, "removal"))
         R = cfg.retrain_seeds
         keep, conds = removal_masks(full["mem_if"], cfg.fractions, R, rng)
         C = len(conds)

@@ -19,7 +19,7 @@ import numpy as np
 from simulations.estimators import memorization
 from simulations.experiment import Context, experiment
 from simulations.experiments.memorization import QUICK, mean_se, summary_of_run
-from simulations.training.problem import SubsetTraining, streams, subset_run, train_models
+from simulations.training.problem import STREAMS, SubsetTraining, stream, subset_run, train_models
 from theory._validate import check_finite, check_int
 
 __all__ = ["Removal", "run", "report", "plot", "removal_conditions"]
@@ -75,11 +75,13 @@ EXPERIMENT = experiment(
 
 @EXPERIMENT.run
 def run(cfg: Removal, ctx: Context | None = None) -> tuple[dict, dict]:
-    workdir = (ctx or Context.for_config(cfg)).workdir
+    ctx = ctx or Context.for_config(cfg)
+    ctx.record_spawned(cfg.seed, STREAMS, ("data", "subsets", "models", "retraining"))
+    workdir = ctx.workdir
     sr = subset_run(cfg, workdir)
     mem = memorization(sr.correct_train, sr.masks).value
     R = cfg.retrain_models
-    rng = np.random.default_rng(streams(cfg)[3])
+    rng = np.random.default_rng(stream(cfg, "retraining"))
     keep, conds, skipped = removal_conditions(mem, cfg.thresholds, R, rng)
     seeds = np.tile(rng.integers(0, 2**62, size=R), len(conds))
     key = {"thresholds": list(cfg.thresholds), "retrain_models": R}

@@ -9,10 +9,12 @@ then polishes it with Newton steps on the regularized objective until the gradie
 (:mod:`~simulations.nlp.hessian`) and the influence memorization score of every sentence
 (:mod:`~simulations.nlp.influence`). Its result is cached in the store folder.
 
-Random streams: ``np.random.SeedSequence(seed).spawn(7)`` gives, in order: the fixed part of the
-data (``train_size``/``dev_size``), the subsets, the subset models' seeds, the full model's seed,
-the removal experiment's draws, the attribution experiment's draws, the memorization
-experiment's checks (leave-one-out picks, LiSSA minibatches, bootstrap).
+Random streams, by name (:data:`STREAMS`, :func:`stream`; each a fixed child of
+``np.random.SeedSequence(seed)``, :func:`~simulations.experiment.spawned_stream`): ``data`` the
+fixed part of the data (``train_size``/``dev_size``), ``subsets``, ``models`` the subset models'
+seeds, ``full-head`` the full model's seed, ``removal`` and ``attribution`` those experiments'
+draws, ``checks`` the memorization experiment's checks (leave-one-out picks, LiSSA minibatches,
+bootstrap).
 
 Threads: torch runs with ``threads`` intra-op threads during a run (restored after). One thread
 is the default: on a shared 2-core machine two OpenMP threads were up to 100x slower per step
@@ -32,6 +34,7 @@ import numpy as np
 import torch
 
 from simulations.data import fixed_part
+from simulations.experiment import spawned_stream
 from simulations.nlp.encoder import RaggedStates, cached_hidden_states, encoder_available, load_encoder
 from simulations.nlp.head import AttentionHead, head_probabilities, train_heads
 from simulations.nlp.hessian import loss_hessian, per_example_gradients
@@ -46,7 +49,8 @@ __all__ = [
     "NLPProblem",
     "nlp_unavailable",
     "torch_threads",
-    "streams",
+    "STREAMS",
+    "stream",
     "prepare",
     "full_model",
     "loo_refit",
@@ -119,8 +123,13 @@ def torch_threads(k: int):
         torch.set_num_threads(old)
 
 
-def streams(cfg: NLPTraining) -> list[np.random.SeedSequence]:
-    return np.random.SeedSequence(cfg.seed).spawn(7)
+# the NLP experiments' random streams; a name keeps its place for good (new ones are appended)
+STREAMS = ("data", "subsets", "models", "full-head", "removal", "attribution", "checks")
+
+
+def stream(cfg: NLPTraining, name: str) -> np.random.SeedSequence:
+    """The random stream ``name`` (one of :data:`STREAMS`) of ``cfg``'s seed."""
+    return spawned_stream(cfg.seed, STREAMS, name)
 
 
 def log_line(msg: str) -> None:
@@ -154,7 +163,7 @@ def prepare(cfg: NLPTraining, workdir) -> NLPProblem:
     if reason:
         raise ValueError(f"encoder: {reason}")
     data = load_sst2(cfg.data_dir or None)
-    rng = np.random.default_rng(streams(cfg)[0])
+    rng = np.random.default_rng(stream(cfg, "data"))
     tr = fixed_part(cfg.train_size, len(data.y_train), rng, "train_size")
     dv = fixed_part(cfg.dev_size, len(data.y_dev), rng, "dev_size")
     enc = load_encoder()
@@ -227,7 +236,7 @@ def full_model(cfg: NLPTraining, prob: NLPProblem, *, log=log_line) -> dict:
         return read_npz(path)
     t0 = time.perf_counter()
     spec, wd = prob.spec, cfg.weight_decay
-    seed = int(np.random.default_rng(streams(cfg)[3]).integers(0, 2**62))
+    seed = int(np.random.default_rng(stream(cfg, "full-head")).integers(0, 2**62))
     log(f"training the full-data head ({prob.n:,} sentences, {cfg.epochs} epochs)")
     params = train_heads(
         spec,

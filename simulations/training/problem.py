@@ -4,10 +4,11 @@ r"""The training setup shared by the memorization, removal and influence-pairs e
 model, the subsets (ratio r, seed) and the optimiser. :func:`subset_run` loads the data, draws
 the masks and seeds, opens (or resumes) the model store and trains what is missing.
 
-Random streams: ``np.random.SeedSequence(seed).spawn(4)`` gives, in order, the stream that
-picks a fixed part of the data (``train_size``/``test_size``), the subsets, the model seeds,
-and the retraining seeds of the removal experiments. Masks and seeds are therefore a pure
-function of the config, which is what lets a store be resumed and checked.
+Random streams, by name (:data:`STREAMS`, :func:`stream`): ``data`` picks a fixed part of the data
+(``train_size``/``test_size``), ``subsets`` the subsets, ``models`` the model seeds, and
+``retraining`` the retraining seeds of the removal experiments; each is a fixed child of
+``np.random.SeedSequence(seed)`` (:func:`~simulations.experiment.spawned_stream`). Masks and seeds
+are therefore a pure function of the config, which is what lets a store be resumed and checked.
 
 Where the store lives: ``store`` if set, else ``WORKDIR/.stores/<dataset>-<model>-<hash>``, with
 WORKDIR the ``--out`` folder and hash the :func:`~simulations.store.config_hash` of the fields
@@ -38,6 +39,7 @@ from simulations.backends import Backend
 from simulations.data import DATASETS, Dataset, features, fixed_part, is_image, load_dataset
 from simulations.data.npz_data import is_npz_name, npz_label
 from simulations.estimators import check_coverage, subset_masks
+from simulations.experiment import spawned_stream
 from simulations.results import LOCATION_FIELDS, array_digest
 from simulations.store import ModelStore, config_hash
 from simulations.training import MLP, ResNet, SmallCNN, SoftmaxRegression
@@ -54,7 +56,8 @@ __all__ = [
     "prepare",
     "subset_run",
     "train_models",
-    "streams",
+    "STREAMS",
+    "stream",
 ]
 
 MODELS = ("softmax", "mlp", "cnn", "resnet")
@@ -165,9 +168,13 @@ def training_config(cfg: SubsetTraining) -> dict:
     return out
 
 
-def streams(cfg: SubsetTraining) -> list[np.random.SeedSequence]:
-    """The four independent streams: data part, subsets, model seeds, retraining seeds."""
-    return np.random.SeedSequence(cfg.seed).spawn(4)
+# the subset experiments' random streams; a name keeps its place for good (new ones are appended)
+STREAMS = ("data", "subsets", "models", "retraining")
+
+
+def stream(cfg: SubsetTraining, name: str) -> np.random.SeedSequence:
+    """The random stream ``name`` (one of :data:`STREAMS`) of ``cfg``'s seed."""
+    return spawned_stream(cfg.seed, STREAMS, name)
 
 
 # the recipe of simulations.data.features (scaling and standardisation), part of the data fingerprint
@@ -209,7 +216,7 @@ def prepare(cfg: SubsetTraining, workdir: str | Path | None = None) -> Problem:
     """Load the dataset, take the configured part of it, standardise (or map to patch features,
     cached in ``cfg.cache`` or WORKDIR/.cache/features), and build the model spec."""
     data = load_dataset(cfg.dataset, cfg.data_dir or None)
-    rng = np.random.default_rng(streams(cfg)[0])
+    rng = np.random.default_rng(stream(cfg, "data"))
     tr = fixed_part(cfg.train_size, len(data.y_train), rng, "train_size")
     te = fixed_part(cfg.test_size, len(data.y_test), rng, "test_size")
     if cfg.features == "patches":
@@ -317,14 +324,12 @@ def subset_run(cfg: SubsetTraining, workdir: str | Path, *, log=None) -> SubsetR
     be both in and out of some subset, a missing CUDA device, a store of another configuration.
     """
     prob = prepare(cfg, workdir)
-    s = streams(cfg)
-    masks = subset_masks(
-        prob.n, cfg.models, ratio=cfg.ratio, paired=cfg.paired, rng=np.random.default_rng(s[1])
-    )
+    rng = np.random.default_rng(stream(cfg, "subsets"))
+    masks = subset_masks(prob.n, cfg.models, ratio=cfg.ratio, paired=cfg.paired, rng=rng)
     try:
         check_coverage(masks, minimum=1)
     except ValueError as exc:
         raise ValueError(f"models: {str(exc).removeprefix('t: ')}") from None
-    seeds = np.random.default_rng(s[2]).integers(0, 2**62, size=cfg.models)
+    seeds = np.random.default_rng(stream(cfg, "models")).integers(0, 2**62, size=cfg.models)
     ct, cs, folder, trained, seconds = train_models(cfg, prob, workdir, masks, seeds, log=log)
     return SubsetRun(prob, masks, seeds, ct, cs, folder, trained, seconds)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from simulations.cli import main
-from simulations.experiment import Context, checkpoint_ident, stream_seed
+from simulations.experiment import Context, checkpoint_ident, spawned_stream, stream_seed
 from simulations.experiments import get, make_config, names
 from simulations.results import read_npz
 from simulations.runner import redraw, run_experiment
@@ -273,6 +273,20 @@ def test_adding_a_sweep_point_changes_no_other_point():
     more = [ctx.rng("point", alpha=a).random() for a in (0.5, 1.0, 1.5, 2.0)]
     assert few == [more[1], more[3]]
     assert "point alpha=2" in ctx.streams
+
+
+def test_a_spawned_stream_is_found_by_name_and_keeps_it_when_names_are_added():
+    # the subset and NLP experiments' family: child names.index(name) of SeedSequence(seed)
+    names = ("data", "subsets", "models")
+    first = spawned_stream(11, names, "subsets").generate_state(4)
+    assert np.array_equal(first, np.random.SeedSequence(11).spawn(3)[1].generate_state(4))
+    assert np.array_equal(first, spawned_stream(11, (*names, "retraining"), "subsets").generate_state(4))
+    assert not np.array_equal(first, spawned_stream(11, names, "models").generate_state(4))
+    with pytest.raises(ValueError, match="^stream must be one of data, subsets, models; got 'subset'"):
+        spawned_stream(11, names, "subset")
+    ctx = Context(seed=11)
+    ctx.record_spawned(11, names, ("subsets",))
+    assert ctx.streams == {"subsets": {"spawn_key": [1]}}
 
 
 # ------------------------------------------------------------------------------ pieces that survive
