@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from simulations.stats import beyond_noise
+
 __all__ = ["Claim", "REGISTRY", "claim_record", "K_SUPPORT", "STATUSES", "get_claim", "check_all", "check_instance",
            "claims_table", "claims_markdown", "read_results", "report_summary"]  # fmt: skip
 
@@ -171,15 +173,11 @@ def _read_marginal_utility(r: dict) -> tuple[str, str]:
 
 def _read_pairs(r: dict) -> tuple[str, str]:
     found, expected = r["pairs_significant"], r["expected_false_pairs"]
-    z = (found - expected) / math.sqrt(max(expected, 1.0))
+    z, verdict = beyond_noise(found, expected, k=K_SUPPORT)
     text = (
         f"{found} pairs pass the thresholds against {expected:.3g} expected by chance (z = {z:+.1f}, Poisson)"
     )
-    if z >= K_SUPPORT:
-        return "supported", text
-    if expected >= found:
-        return "open", text + "; not resolved at this size: the expected false pairs exceed the pairs found"
-    return "open", text + "; not resolved at this size"
+    return ("supported", text) if z >= K_SUPPORT else ("open", f"{text}; {verdict}")
 
 
 def _read_cscore_relation(r: dict) -> tuple[str, str]:

@@ -11,7 +11,9 @@ NaN to results.json.
 - :func:`pooled_ratio`: :math:`\hat r = \sum_t a_t / \sum_t b_t` with its delta-method SE;
 - :func:`spearman`, :func:`spearman_bootstrap`: rank correlation with a 95% interval
   (Fisher z with the variance 1.06/(n-3) of Fieller, Hartley & Pearson 1957; or the bootstrap);
-- :func:`pm`: ``mean ± se`` for a report.
+- :func:`pm`: ``mean ± se`` for a report; :func:`pm_percent` the same for a fraction, in percent;
+- :data:`FEW_EXAMPLES`, :data:`FEW_NOTE`: a report row resting on fewer examples than this is
+  marked ``‡`` and the note says why.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ __all__ = [
     "paired_difference",
     "pooled_ratio",
     "pm",
+    "pm_percent",
+    "FEW_EXAMPLES",
+    "FEW_NOTE",
+    "beyond_noise",
     "spearman",
     "spearman_bootstrap",
 ]
@@ -93,6 +99,38 @@ def pm(d: dict | None, digits: int = 4, *, style: str = "f") -> str:
     m, s = mean / 10.0**scale, se / 10.0**scale
     body = f"{m:.{decimals}f} ± {s:.{decimals}f}"
     return body if scale == 0 else f"({body})e{scale:+03d}"
+
+
+
+def pm_percent(d: dict | None, *, sign: bool = False) -> str:
+    """:func:`pm` of a fraction's mean and SE, in percent (``82.4 ± 0.9``); ``sign``: ``+`` on a
+    positive mean (differences)."""
+    if not d or d.get("mean") is None:
+        return "—"
+    se = d.get("se")
+    text = pm({"mean": 100.0 * d["mean"], "se": None if se is None else 100.0 * se}, 2)
+    return "+" + text if sign and d["mean"] > 0 else text
+
+
+# a row resting on fewer examples than this is marked in reports (FEW_NOTE under the table)
+FEW_EXAMPLES = 20
+FEW_NOTE = (
+    f"‡ rests on fewer than {FEW_EXAMPLES} examples: read it as an anecdote, not as a measured effect, "
+    "whatever its SE."
+)
+
+
+
+def beyond_noise(found: int, expected: float, *, k: float = 3.0) -> tuple[float, str]:
+    """``found`` discoveries (pairs passing thresholds) against ``expected`` false ones: the Poisson
+    z, (found - expected) / sqrt(max(expected, 1)), and the conclusion in words (beyond noise at
+    z >= ``k``; otherwise not resolved, saying so where noise alone expects more than was found)."""
+    z = (found - expected) / math.sqrt(max(expected, 1.0))
+    if z >= k:
+        return z, "more than noise explains"
+    if expected >= found:
+        return z, "not resolved at this size: the expected false pairs exceed the pairs found"
+    return z, "not resolved at this size"
 
 
 def _finite_pairs(a, b, what: str) -> tuple[np.ndarray, np.ndarray]:

@@ -40,7 +40,7 @@ from simulations.estimators import (
     subset_masks,
 )
 from simulations.experiment import Context, experiment
-from simulations.stats import mean_se, pm, spearman, spearman_bootstrap
+from simulations.stats import beyond_noise, mean_se, pm, spearman, spearman_bootstrap
 from simulations.threads import group_workers
 from theory._validate import check_finite, check_int
 
@@ -635,15 +635,10 @@ def report(results: dict, cfg: CScores) -> str:
         f"training images with mem~ >= {cfg.mem_threshold:g}; noise alone would give about "
         f"{p['expected_false_pairs']:.2g} (every true influence 0, normal approximation).",
     ]
-    excess = p["pairs"] - p["expected_false_pairs"]
-    z = excess / np.sqrt(max(p["expected_false_pairs"], 1.0))
+    z, verdict = beyond_noise(p["pairs"], p["expected_false_pairs"])
     lines.append(
-        f"Pairs beyond noise: {excess:+.1f} (Poisson z = {z:+.1f}, expected count taken as at least 1); "
-        + (
-            "more pairs than noise explains."
-            if z >= 3
-            else "not resolved at this size: noise alone explains the pairs found."
-        )
+        f"Pairs beyond noise: {p['pairs'] - p['expected_false_pairs']:+.1f} (Poisson z = {z:+.1f}, expected "
+        f"count taken as at least 1): {verdict}."
     )
     if "marginal_utility" in p:
         mu = p["marginal_utility"]

@@ -23,6 +23,7 @@ import scipy.stats
 from simulations.estimators import influence, influence_top_k, memorization
 from simulations.experiment import Context, experiment
 from simulations.experiments.memorization import QUICK, mean_se, summary_of_run
+from simulations.stats import FEW_EXAMPLES, FEW_NOTE, beyond_noise, pm, pm_percent
 from simulations.training.problem import STREAMS, SubsetTraining, stream, subset_run, train_models
 from theory._validate import check_finite, check_int
 
@@ -169,6 +170,7 @@ def run(cfg: InfluencePairs, ctx: Context | None = None) -> tuple[dict, dict]:
 
 @EXPERIMENT.report
 def report(results: dict, cfg: InfluencePairs) -> str:
+    z, verdict = beyond_noise(results["pairs_significant"], results["expected_false_pairs"])
     lines = [
         f"{results['dataset']}: t = {results['models']:,} models `{results['model']}` at ratio "
         f"{results['ratio']:g}; test accuracy {100 * results['test_accuracy']['mean']:.2f}%.",
@@ -180,30 +182,29 @@ def report(results: dict, cfg: InfluencePairs) -> str:
         f"({results['test_examples_with_one_pair']:,} influenced by exactly one training example), "
         f"{results['train_examples_in_pairs']:,} distinct training examples; "
         f"{results['pairs_significant']:,} have infl~ - 2 SE > 0. If every true influence were 0, about "
-        f"{results['expected_false_pairs']:.1f} pairs would pass by noise alone.",
+        f"{results['expected_false_pairs']:.3g} pairs would pass by noise alone: the "
+        f"{results['pairs_significant']:,} are {verdict} (Poisson z = {z:+.1f}).",
         "",
     ]
     if results["table"]:
         lines += ["| train | test | label | mem~ ± SE | infl~ ± SE |", "| --- | --- | --- | --- | --- |"]
         for r in results["table"]:
-            lines.append(
-                f"| {r['train']} | {r['test']} | {r['label']} | {r['mem']:.3f} ± {r['mem_se']:.3f} | "
-                f"{r['infl']:.3f} ± {r['infl_se']:.3f} |"
-            )
+            mem, infl = {"mean": r["mem"], "se": r["mem_se"]}, {"mean": r["infl"], "se": r["infl_se"]}
+            lines.append(f"| {r['train']} | {r['test']} | {r['label']} | {pm(mem)} | {pm(infl)} |")
     mu = results.get("marginal_utility")
     if mu:
+        few = results["test_examples_influenced"] < FEW_EXAMPLES
         lines += [
             "",
             f"Marginal utility (R = {mu['retrain_models']} models per condition, whole training split):",
             "",
-            "| condition | all test (%) | influenced test examples (%) |",
+            f"| condition | all test (%) | influenced test examples (%){' ‡' if few else ''} |",
             "| --- | --- | --- |",
         ]
         for name in ("full", "random_removed", "pairs_removed"):
             a, b = mu[name]["all_test"], mu[name]["influenced_test"]
-            lines.append(
-                f"| {name.replace('_', ' ')} | {100 * a['mean']:.2f} ± {100 * a['se']:.2f} | "
-                f"{100 * b['mean']:.2f} ± {100 * b['se']:.2f} |"
-            )
+            lines.append(f"| {name.replace('_', ' ')} | {pm_percent(a)} | {pm_percent(b)} |")
+        if few:
+            lines += ["", FEW_NOTE]
     lines.append("")
     return "\n".join(lines)

@@ -18,6 +18,7 @@ import numpy as np
 
 from simulations.experiment import Context, experiment
 from simulations.experiments.memorization import mean_se
+from simulations.experiments.removal import removal_rows
 from simulations.nlp.problem import (
     STREAMS,
     NLPTraining,
@@ -28,6 +29,7 @@ from simulations.nlp.problem import (
     stream,
     torch_threads,
 )
+from simulations.stats import pm_percent
 from theory._validate import check_finite, check_int
 
 __all__ = ["NLPRemoval", "run", "report", "plot", "removal_masks"]
@@ -141,24 +143,21 @@ def report(results: dict, cfg: NLPRemoval) -> str:
         f"SST-2: {results['data_note']}. Sentences ranked by {results['score']}; "
         f"R = {results['retrain_seeds']} heads `{results['head']}` per condition, retrained from scratch. "
         "Dev accuracy with nothing removed: "
-        f"{100 * f['mean']:.2f}% ± {100 * f['se']:.2f}% (paper, test: {results['paper']['full']}%).",
+        f"{pm_percent(f)}% (paper, test: {results['paper']['full']}%).",
         "",
         "| removed | sentences | acc. top-memorized removed (%) | acc. random removed (%) "
         "| memorized - random (pp, "
         "paired) | paper: memorized / random (%) |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    rows = results["conditions"]
-    for m, r in zip(rows[::2], rows[1::2], strict=True):
-        d, key = m["minus_random"], f"{m['fraction']:g}"
-        pm, pr = results["paper"]["memorized"].get(key), results["paper"]["random"].get(key)
-        paper = f"{pm} / {pr}" if pm is not None else "-"
-        lines.append(
-            f"| {100 * m['fraction']:.0f}% | {m['removed']:,} | {100 * m['accuracy']['mean']:.2f} ± "
-            f"{100 * m['accuracy']['se']:.2f} | {100 * r['accuracy']['mean']:.2f} ± "
-            f"{100 * r['accuracy']['se']:.2f} | "
-            f"{100 * d['mean']:+.2f} ± {100 * d['se']:.2f} | {paper} |"
-        )
+    paper = results["paper"]
+
+    def published(m: dict) -> list[str]:
+        key = f"{m['fraction']:g}"
+        pm, pr = paper["memorized"].get(key), paper["random"].get(key)
+        return [f"{pm} / {pr}" if pm is not None else "-"]
+
+    lines += removal_rows(results["conditions"], lambda m: [f"{100 * m['fraction']:.0f}%"], tail=published)
     lines.append("")
     return "\n".join(lines)
 

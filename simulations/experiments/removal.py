@@ -19,6 +19,7 @@ import numpy as np
 from simulations.estimators import memorization
 from simulations.experiment import Context, experiment
 from simulations.experiments.memorization import QUICK, mean_se, summary_of_run
+from simulations.stats import FEW_EXAMPLES, FEW_NOTE, pm_percent
 from simulations.training.problem import STREAMS, SubsetTraining, stream, subset_run, train_models
 from theory._validate import check_finite, check_int
 
@@ -114,6 +115,21 @@ def run(cfg: Removal, ctx: Context | None = None) -> tuple[dict, dict]:
     return res, {"mem": mem, "retrain_accuracy": acc}
 
 
+def removal_rows(rows: list[dict], before, after=lambda m: [], tail=lambda m: []) -> list[str]:
+    """Table lines of a removal experiment's (memorized, random) condition pairs: ``before(m)``
+    cells, the count removed (marked ``‡`` under :data:`~simulations.stats.FEW_EXAMPLES`),
+    ``after(m)`` cells, then the two accuracies and their paired difference, in percent rounded to
+    their SE, then ``tail(m)`` cells; :data:`~simulations.stats.FEW_NOTE` below them where a row is marked."""
+    lines, few = [], False
+    for m, r in zip(rows[::2], rows[1::2], strict=True):
+        mark = " ‡" if m["removed"] < FEW_EXAMPLES else ""
+        few |= bool(mark)
+        cells = [*before(m), f"{m['removed']:,}{mark}", *after(m), pm_percent(m["accuracy"]),
+                 pm_percent(r["accuracy"]), pm_percent(m["minus_random"], sign=True), *tail(m)]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + ["", FEW_NOTE] if few else lines
+
+
 @EXPERIMENT.report
 def report(results: dict, cfg: Removal) -> str:
     f = results["full"]
@@ -121,22 +137,15 @@ def report(results: dict, cfg: Removal) -> str:
         f"{results['dataset']}: mem~ from t = {results['models']:,} models `{results['model']}` at ratio "
         f"{results['ratio']:g}; then R = {results['retrain_models']} models per condition on the whole "
         f"training split ({results['n_train']:,}) minus the removed examples. Test accuracy with nothing "
-        f"removed: {100 * f['mean']:.2f}% ± {100 * f['se']:.2f}%.",
+        f"removed: {pm_percent(f)}%.",
         f"Data: {results['data_note']}.",
         "",
         "| threshold | removed | removed (%) | acc. memorized removed (%) | acc. random removed (%) "
         "| memorized - random (pp, paired) |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    rows = results["conditions"]
-    for m, r in zip(rows[::2], rows[1::2], strict=True):
-        d = m["minus_random"]
-        lines.append(
-            f"| {m['threshold']:g} | {m['removed']:,} | {100 * m['fraction_removed']:.1f} | "
-            f"{100 * m['accuracy']['mean']:.2f} ± {100 * m['accuracy']['se']:.2f} | "
-            f"{100 * r['accuracy']['mean']:.2f} ± {100 * r['accuracy']['se']:.2f} | "
-            f"{100 * d['mean']:+.2f} ± {100 * d['se']:.2f} |"
-        )
+    lines += removal_rows(results["conditions"], lambda m: [f"{m['threshold']:g}"],
+                          lambda m: [f"{100 * m['fraction_removed']:.1f}"])  # fmt: skip
     if results["skipped_thresholds"]:
         lines.append(
             f"\nThresholds that remove nothing or everything, skipped: {results['skipped_thresholds']}."

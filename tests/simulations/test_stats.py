@@ -13,7 +13,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulations.stats import mean_se, paired_difference, pm, pooled_ratio, spearman, spearman_bootstrap
+from simulations.stats import (
+    FEW_NOTE,
+    beyond_noise,
+    mean_se,
+    paired_difference,
+    pm,
+    pm_percent,
+    pooled_ratio,
+    spearman,
+    spearman_bootstrap,
+)
 
 
 def test_mean_se_closed_form():
@@ -65,6 +75,42 @@ def test_pm_rounds_to_what_the_se_resolves():
     assert pm({"mean": None, "se": None}) == "—" and pm(None) == "—"
     assert pm({"mean": 1.0, "se": None}, 2) == "1.00"
     assert pm({"mean": 1.0, "se": 0.0}, 2) == "1.00 ± 0.00"
+
+
+def test_pm_percent_scales_the_fraction_and_signs_differences():
+    assert pm_percent({"mean": 0.82412, "se": 0.00909}) == "82.4 ± 0.9"
+    assert pm_percent({"mean": 0.029, "se": 0.0098}, sign=True) == "+2.9 ± 1.0"
+    assert pm_percent({"mean": -0.029, "se": 0.0098}, sign=True) == "-2.9 ± 1.0"
+    assert pm_percent({"mean": 0.5, "se": None}) == "50.00" and pm_percent(None) == "—"
+
+
+def test_removal_rows_mark_a_row_resting_on_few_examples():
+    # the example: threshold 0.9 removes 2 examples and reads +2.90 +- 0.98
+    from simulations.experiments.removal import removal_rows
+
+    acc = {"mean": 0.9, "se": 0.01}
+    rows = [
+        {"threshold": 0.5, "removed": 300, "accuracy": acc, "minus_random": {"mean": -0.02, "se": 0.005}},
+        {"threshold": 0.5, "removed": 300, "accuracy": acc},
+        {"threshold": 0.9, "removed": 2, "accuracy": acc, "minus_random": {"mean": 0.029, "se": 0.0098}},
+        {"threshold": 0.9, "removed": 2, "accuracy": acc},
+    ]
+    lines = removal_rows(rows, lambda m: [f"{m['threshold']:g}"])
+    assert lines[0] == "| 0.5 | 300 | 90.0 ± 1.0 | 90.0 ± 1.0 | -2.0 ± 0.5 |"
+    assert lines[1] == "| 0.9 | 2 ‡ | 90.0 ± 1.0 | 90.0 ± 1.0 | +2.9 ± 1.0 |"
+    assert lines[-1] == FEW_NOTE and "fewer than 20 examples" in FEW_NOTE
+    assert removal_rows(rows[:2], lambda m: []) == ["| 300 | 90.0 ± 1.0 | 90.0 ± 1.0 | -2.0 ± 0.5 |"]
+
+
+def test_beyond_noise_is_a_poisson_z_with_its_conclusion():
+    # z = (found - expected) / sqrt(max(expected, 1)), by hand
+    z, verdict = beyond_noise(17, 4e-5)  # the CIFAR-10 run: 17 pairs against 4e-5 expected
+    assert z == pytest.approx(17 - 4e-5) and verdict == "more than noise explains"
+    z, verdict = beyond_noise(393, 13581.1)  # the quick run: no conclusion was drawn
+    assert z == pytest.approx((393 - 13581.1) / math.sqrt(13581.1))
+    assert verdict == "not resolved at this size: the expected false pairs exceed the pairs found"
+    assert beyond_noise(12, 9.0) == (pytest.approx(1.0), "not resolved at this size")
+    assert beyond_noise(12, 9.0, k=1.0)[1] == "more than noise explains"
 
 
 def test_spearman_of_a_monotone_map_and_its_interval():
