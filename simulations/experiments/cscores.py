@@ -40,7 +40,16 @@ from simulations.estimators import (
     subset_masks,
 )
 from simulations.experiment import Context, experiment
-from simulations.stats import beyond_noise, mean_se, pm, spearman, spearman_bootstrap
+from simulations.stats import (
+    FEW_EXAMPLES,
+    FEW_NOTE,
+    beyond_noise,
+    mean_se,
+    pm,
+    pm_percent,
+    spearman,
+    spearman_bootstrap,
+)
 from simulations.threads import group_workers
 from theory._validate import check_finite, check_int
 
@@ -618,15 +627,17 @@ def report(results: dict, cfg: CScores) -> str:
     for r in rem["rows"]:
         rr, d = r["random_removed"], r["difference"]
         z = "" if d["z"] is None else f" ({d['z']:+.1f})"
-        points = pm({"mean": 100 * d["mean"], "se": 100 * d["se"]})
+        mark = " ‡" if r["removed"] < FEW_EXAMPLES else ""
         lines.append(
-            f"| {r['fraction']:g} ({r['removed']:,}) | {r['mem_at_cut']:.3f} | "
-            f"{100 * r['top_mem_removed']:.2f}% | {_pct(rr)} | {points}{z} |"
+            f"| {r['fraction']:g} ({r['removed']:,}{mark}) | {r['mem_at_cut']:.3f} | "
+            f"{100 * r['top_mem_removed']:.2f}% | {_pct(rr)} | {pm_percent(d, sign=True)}{z} |"
         )
     lines.append(
         "\nDifference: top-mem~ removed minus random removed, in points; its SE adds the random draws' "
         "spread and the test images' (paired), so |z| < 2 is not resolved at this size."
     )
+    if any(r["removed"] < FEW_EXAMPLES for r in rem["rows"]):
+        lines.append(FEW_NOTE)
     p = results["influence_pairs"]
     lines += [
         "",
