@@ -24,7 +24,7 @@ from simulations.estimators import influence, influence_top_k, memorization
 from simulations.experiment import Context, experiment
 from simulations.experiments.memorization import QUICK, mean_se, summary_of_run
 from simulations.stats import FEW_EXAMPLES, FEW_NOTE, beyond_noise, pm, pm_percent
-from simulations.training.problem import STREAMS, SubsetTraining, stream, subset_run, train_models
+from simulations.training.problem import SubsetTraining, started, stream, train_models
 from theory._validate import check_finite, check_int
 
 __all__ = ["InfluencePairs", "run", "report", "pairs_from_top_k", "expected_false_pairs"]
@@ -95,10 +95,7 @@ EXPERIMENT = experiment(
 
 @EXPERIMENT.run
 def run(cfg: InfluencePairs, ctx: Context | None = None) -> tuple[dict, dict]:
-    ctx = ctx or Context.for_config(cfg)
-    ctx.record_spawned(cfg.seed, STREAMS, ("data", "subsets", "models", "retraining"))
-    workdir = ctx.workdir
-    sr = subset_run(cfg, workdir)
+    workdir, sr = started(cfg, ctx, ("retraining",))
     p = sr.problem
     mem = memorization(sr.correct_train, sr.masks)
     top = min(cfg.top, p.n)

@@ -24,13 +24,10 @@ from simulations.nlp.attribution import integrated_gradients, masked_ids, score_
 from simulations.nlp.encoder import hidden_states
 from simulations.nlp.head import pad_batch
 from simulations.nlp.problem import (
-    STREAMS,
     NLPTraining,
-    full_model,
     nlp_unavailable,
-    prepare,
+    started,
     stream,
-    torch_threads,
 )
 from theory._validate import check_finite, check_int
 
@@ -79,12 +76,7 @@ EXPERIMENT.unavailable(nlp_unavailable)
 
 @EXPERIMENT.run
 def run(cfg: NLPAttribution, ctx: Context | None = None) -> tuple[dict, dict]:
-    ctx = ctx or Context.for_config(cfg)
-    ctx.record_spawned(cfg.seed, STREAMS, ("data", "full-head", "attribution"))
-    workdir = ctx.workdir
-    with torch_threads(cfg.threads):
-        prob = prepare(cfg, workdir)
-        full = full_model(cfg, prob)
+    with started(cfg, ctx, ("attribution",)) as (prob, full):
         enc, spec, n = prob.encoder, prob.spec, prob.n
         wd = cfg.weight_decay
         E = min(cfg.examples, n)

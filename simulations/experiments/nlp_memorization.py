@@ -27,15 +27,12 @@ from simulations.nlp.agreement import neighbour_label_agreement, spearman_bootst
 from simulations.nlp.head import head_logits
 from simulations.nlp.influence import lissa
 from simulations.nlp.problem import (
-    STREAMS,
     NLPTraining,
-    full_model,
     heads_through_store,
     loo_refit,
     nlp_unavailable,
-    prepare,
+    started,
     stream,
-    torch_threads,
 )
 from theory._validate import check_finite, check_int
 
@@ -153,12 +150,7 @@ EXPERIMENT.unavailable(nlp_unavailable)
 
 @EXPERIMENT.run
 def run(cfg: NLPMemorization, ctx: Context | None = None) -> tuple[dict, dict]:
-    ctx = ctx or Context.for_config(cfg)
-    ctx.record_spawned(cfg.seed, STREAMS, ("data", "full-head", "subsets", "models", "checks"))
-    workdir = ctx.workdir
-    with torch_threads(cfg.threads):
-        prob = prepare(cfg, workdir)
-        full = full_model(cfg, prob)
+    with started(cfg, ctx, ("subsets", "models", "checks")) as (prob, full):
         n = prob.n
         rng = np.random.default_rng(stream(cfg, "subsets"))
         masks = subset_masks(n, cfg.models, ratio=cfg.ratio, rng=rng)

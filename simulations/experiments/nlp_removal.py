@@ -20,14 +20,11 @@ from simulations.experiment import Context, experiment
 from simulations.experiments.memorization import mean_se
 from simulations.experiments.removal import removal_rows
 from simulations.nlp.problem import (
-    STREAMS,
     NLPTraining,
-    full_model,
     heads_through_store,
     nlp_unavailable,
-    prepare,
+    started,
     stream,
-    torch_threads,
 )
 from simulations.stats import pm_percent
 from theory._validate import check_finite, check_int
@@ -92,12 +89,7 @@ EXPERIMENT.unavailable(nlp_unavailable)
 
 @EXPERIMENT.run
 def run(cfg: NLPRemoval, ctx: Context | None = None) -> tuple[dict, dict]:
-    ctx = ctx or Context.for_config(cfg)
-    ctx.record_spawned(cfg.seed, STREAMS, ("data", "full-head", "removal"))
-    workdir = ctx.workdir
-    with torch_threads(cfg.threads):
-        prob = prepare(cfg, workdir)
-        full = full_model(cfg, prob)
+    with started(cfg, ctx, ("removal",)) as (prob, full):
         rng = np.random.default_rng(stream(cfg, "removal"))
         R = cfg.retrain_seeds
         keep, conds = removal_masks(full["mem_if"], cfg.fractions, R, rng)

@@ -20,7 +20,7 @@ from simulations.estimators import memorization
 from simulations.experiment import Context, experiment
 from simulations.experiments.memorization import QUICK, mean_se, summary_of_run
 from simulations.stats import FEW_EXAMPLES, FEW_NOTE, pm_percent
-from simulations.training.problem import STREAMS, SubsetTraining, stream, subset_run, train_models
+from simulations.training.problem import SubsetTraining, started, stream, train_models
 from theory._validate import check_finite, check_int
 
 __all__ = ["Removal", "run", "report", "plot", "removal_conditions"]
@@ -76,10 +76,7 @@ EXPERIMENT = experiment(
 
 @EXPERIMENT.run
 def run(cfg: Removal, ctx: Context | None = None) -> tuple[dict, dict]:
-    ctx = ctx or Context.for_config(cfg)
-    ctx.record_spawned(cfg.seed, STREAMS, ("data", "subsets", "models", "retraining"))
-    workdir = ctx.workdir
-    sr = subset_run(cfg, workdir)
+    workdir, sr = started(cfg, ctx, ("retraining",))
     mem = memorization(sr.correct_train, sr.masks).value
     R = cfg.retrain_models
     rng = np.random.default_rng(stream(cfg, "retraining"))

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from simulations.data import fixed_part
-from simulations.experiment import spawned_stream
+from simulations.experiment import Context, spawned_stream
 from simulations.nlp.encoder import RaggedStates, cached_hidden_states, encoder_available, load_encoder
 from simulations.nlp.head import AttentionHead, head_probabilities, train_heads
 from simulations.nlp.hessian import loss_hessian, per_example_gradients
@@ -50,6 +50,7 @@ __all__ = [
     "nlp_unavailable",
     "torch_threads",
     "STREAMS",
+    "started",
     "stream",
     "prepare",
     "full_model",
@@ -121,6 +122,18 @@ def torch_threads(k: int):
         yield
     finally:
         torch.set_num_threads(old)
+
+
+@contextlib.contextmanager
+def started(cfg: NLPTraining, ctx: Context | None, own: tuple[str, ...]):
+    """An NLP experiment's run under way: its streams recorded in ``ctx`` (``data``, ``full-head``
+    and its ``own``), torch on ``cfg.threads`` threads, the problem prepared and the full-data
+    model trained (or read from its cache); yields (problem, full model)."""
+    ctx = ctx or Context.for_config(cfg)
+    ctx.record_spawned(cfg.seed, STREAMS, ("data", "full-head", *own))
+    with torch_threads(cfg.threads):
+        prob = prepare(cfg, ctx.workdir)
+        yield prob, full_model(cfg, prob)
 
 
 # the NLP experiments' random streams; a name keeps its place for good (new ones are appended)

@@ -191,7 +191,12 @@ def removal_figure(results: dict, folder) -> list[str]:
     mem_pts = [r for r in rows if r["kind"] == "memorized"]
     top = a1.secondary_xaxis("top")  # the thresholds on a top axis, above their points
     top.set_xscale("log")
-    top.set_xticks([100 * r["fraction_removed"] for r in mem_pts], [f"{r['threshold']:g}" for r in mem_pts])
+    ticks = [100 * r["fraction_removed"] for r in mem_pts]
+    top.set_xticks(ticks, [f"{r['threshold']:g}" for r in mem_pts])
+    lo, hi = np.log10(a1.get_xlim())
+    gaps = np.diff(np.sort(np.log10(ticks))) / (hi - lo)
+    if len(gaps) and gaps.min() < 0.08:  # neighbouring thresholds too close for level labels
+        top.tick_params(axis="x", labelrotation=90)
     top.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     top.set_xlabel("mem~ threshold of the removal")
     a1.set_ylabel("test accuracy (%), mean ± 2 SE over seeds")

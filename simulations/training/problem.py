@@ -39,7 +39,7 @@ from simulations.backends import Backend
 from simulations.data import DATASETS, Dataset, features, fixed_part, is_image, load_dataset
 from simulations.data.npz_data import is_npz_name, npz_label
 from simulations.estimators import check_coverage, subset_masks
-from simulations.experiment import spawned_stream
+from simulations.experiment import Context, spawned_stream
 from simulations.results import LOCATION_FIELDS, array_digest
 from simulations.store import ModelStore, config_hash
 from simulations.training import MLP, ResNet, SmallCNN, SoftmaxRegression
@@ -57,6 +57,7 @@ __all__ = [
     "subset_run",
     "train_models",
     "STREAMS",
+    "started",
     "stream",
 ]
 
@@ -315,6 +316,15 @@ def train_models(
     seconds = time.perf_counter() - t0
     _, ct, cs = store.load()
     return ct, cs, str(store.folder), trained, seconds
+
+
+def started(cfg: SubsetTraining, ctx: Context | None, own: tuple[str, ...] = ()) -> tuple[Path, SubsetRun]:
+    """A subset experiment's run under way: its streams recorded in ``ctx`` (``data``, ``subsets``,
+    ``models`` and its ``own``) and the subset models trained (or read); returns (work folder,
+    :func:`subset_run`)."""
+    ctx = ctx or Context.for_config(cfg)
+    ctx.record_spawned(cfg.seed, STREAMS, ("data", "subsets", "models", *own))
+    return Path(ctx.workdir), subset_run(cfg, ctx.workdir)
 
 
 def subset_run(cfg: SubsetTraining, workdir: str | Path, *, log=None) -> SubsetRun:
