@@ -35,6 +35,9 @@ def save(fig, folder: str | Path, name: str) -> str:
             plt.close(fig)
             more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
             raise ValueError(f"figure {name}: {'; '.join(problems[:3])}{more}")
+    # the layout is done: savefig's own draws (one to find the tight box, one to render) keep it as it
+    # is instead of running it twice more (a third of the time of a figure)
+    fig.set_layout_engine("none")
     fig.savefig(Path(folder) / name, dpi=150, bbox_inches="tight", pad_inches=0.05)
     plt.close(fig)
     return name
