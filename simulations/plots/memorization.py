@@ -183,9 +183,11 @@ def removal_figure(results: dict, folder) -> list[str]:
             mfc="white" if k else None,
             label=label,
         )
-    a1.axhline(
-        100 * full["mean"], color="black", ls=":", label=f"nothing removed ({100 * full['mean']:.2f}%)"
-    )
+    ref = 100 * full["mean"]
+    a1.axhline(ref, color="black", ls=":", label=f"nothing removed ({ref:.2f}%)")
+    y0, y1 = a1.get_ylim()  # the reference line inside the frame, not on it
+    pad = 0.05 * (y1 - y0)
+    a1.set_ylim(min(y0, ref - pad), max(y1, ref + pad))
     a1.set_xscale("log")
     a1.set_xlabel("training examples removed (%, log scale)")
     mem_pts = [r for r in rows if r["kind"] == "memorized"]
