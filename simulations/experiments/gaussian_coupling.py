@@ -73,7 +73,7 @@ from simulations.gaussian.trials import (
     pair,
     ratio,
     ridge_path,
-    run_trials,
+    run_zipf_trials,
     trial_rng,
 )
 
@@ -341,7 +341,5 @@ EXPERIMENT.report(report)
 @EXPERIMENT.run
 def run(cfg: GaussianCoupling, ctx: Context | None = None) -> tuple[dict, dict]:
     """Every trial (a checkpoint piece of ``ctx`` each), then :func:`aggregate`."""
-    ctx = ctx or Context.for_config(cfg)
-    taus = TauTable(theory.zipf(cfg.N, cfg.exponent), cfg.n, "fixed")
     # trial is looked up at call time, so a test can replace it
-    return aggregate(cfg, run_trials(cfg.trials, lambda t: trial(cfg, t, taus), ctx))
+    return aggregate(cfg, run_zipf_trials(cfg, ctx or Context.for_config(cfg), lambda *a: trial(*a)))

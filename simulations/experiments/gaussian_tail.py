@@ -67,7 +67,7 @@ from simulations.gaussian.trials import (
     fresh_predictions,
     measure_predictions,
     ridge_path,
-    run_trials,
+    run_zipf_trials,
     trial_rng,
 )
 from simulations.gaussian.trials import mean_se as _mean_se
@@ -317,7 +317,5 @@ EXPERIMENT.report(report)
 @EXPERIMENT.run
 def run(cfg: GaussianTail, ctx: Context | None = None) -> tuple[dict, dict]:
     """Every trial (a checkpoint piece of ``ctx`` each), then :func:`aggregate`."""
-    ctx = ctx or Context.for_config(cfg)
-    taus = TauTable(theory.zipf(cfg.N, cfg.exponent), cfg.n, "fixed")
     # trial is looked up at call time, so a test can replace it
-    return aggregate(cfg, run_trials(cfg.trials, lambda t: trial(cfg, t, taus), ctx))
+    return aggregate(cfg, run_zipf_trials(cfg, ctx or Context.for_config(cfg), lambda *a: trial(*a)))

@@ -13,6 +13,7 @@ from simulations.gaussian import measure as _measure
 from simulations.gaussian import model as _model
 from simulations.gaussian import ridge as _ridge
 from simulations.gaussian import svm as _svm
+from simulations.gaussian import trials as _trials
 from simulations.gaussian.bench import *  # noqa: F403
 from simulations.gaussian.dpsgd import *  # noqa: F403
 from simulations.gaussian.learners import *  # noqa: F403
@@ -21,16 +22,7 @@ from simulations.gaussian.measure import *  # noqa: F403
 from simulations.gaussian.model import *  # noqa: F403
 from simulations.gaussian.ridge import *  # noqa: F403
 from simulations.gaussian.svm import *  # noqa: F403
-from simulations.gaussian.trials import (
-    TrialData,
-    draw_trial,
-    frequency_edges,
-    fresh_predictions,
-    measure_predictions,
-    ridge_path,
-    run_trials,
-    trial_rng,
-)
+from simulations.gaussian.trials import *  # noqa: F403
 
 _MLP_NAMES = ("MLPSweep", "FittedSweep", "SubsetFit", "train_sweep")
 
@@ -43,8 +35,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'simulations.gaussian' has no attribute {name!r}")
 
 
-# each module's __all__ is the one list of what this package exports of it; of trials (which also
-# re-exports the statistics helpers under its old names) the names imported above
+# each module's __all__ is the one list of what this package exports of it
 __all__ = [
     *_model.__all__,
     *_learners.__all__,
@@ -54,13 +45,6 @@ __all__ = [
     *_svm.__all__,
     *_bench.__all__,
     *_measure.__all__,
+    *_trials.__all__,
     *_MLP_NAMES,
-    "TrialData",
-    "draw_trial",
-    "frequency_edges",
-    "fresh_predictions",
-    "measure_predictions",
-    "ridge_path",
-    "run_trials",
-    "trial_rng",
 ]

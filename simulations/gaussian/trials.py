@@ -49,7 +49,7 @@ from simulations.gaussian.model import (
 from simulations.gaussian.ridge import Ridge, _loo_scores
 
 # re-exported under the names this module always had; the one implementation is simulations.stats
-from simulations.stats import finite_or_none as num
+from simulations.stats import finite_or_none as num  # noqa: F401
 from simulations.stats import mean_se, pm  # noqa: F401
 from simulations.stats import pooled_ratio as ratio  # noqa: F401
 from theory._validate import check_finite, check_int
@@ -65,11 +65,7 @@ __all__ = [
     "frequency_edges",
     "measure_predictions",
     "run_trials",
-    "num",
-    "mean_se",
-    "ratio",
-    "pair",
-    "pm",
+    "run_zipf_trials",
 ]
 
 #: Fresh rows times dimension per prediction chunk (bounds the fresh draws at about 32 MiB).
@@ -274,6 +270,15 @@ def run_trials(trials: int, compute: Callable[[int], dict], ctx) -> list[dict]:
         bar.update(1)
     bar.close()
     return pieces
+
+
+def run_zipf_trials(cfg, ctx, trial: Callable) -> list[dict]:
+    """:func:`run_trials` of ``cfg.trials`` trials, trial ``t`` computed by ``trial(cfg, t, taus)``
+    with the tau table of ``cfg``'s Zipf prior (fixed variant)."""
+    from simulations.feldman.measure import TauTable
+
+    taus = TauTable(theory.zipf(cfg.N, cfg.exponent), cfg.n, "fixed")
+    return run_trials(cfg.trials, lambda t: trial(cfg, t, taus), ctx)
 
 
 # ---------------------------------------------------------------------- aggregation
