@@ -36,6 +36,7 @@ from simulations.estimators import (
     subset_masks,
 )
 from simulations.estimators import memorization as _mem_estimate
+from simulations.experiment import spawned_stream
 from simulations.results import array_digest, atomic_savez, atomic_write_json, provenance, read_npz
 from simulations.stats import mean_se
 from theory._validate import check_finite, check_int
@@ -252,7 +253,7 @@ def memorization(
     mu, sd = x.mean(axis=0), x.std(axis=0)
     sd = np.where(sd > 0, sd, 1.0)
     x, xt = ((x - mu) / sd).astype(np.float32), ((xt - mu) / sd).astype(np.float32)
-    ss_masks, ss_seeds = np.random.SeedSequence(seed).spawn(2)
+    ss_masks, ss_seeds = (spawned_stream(seed, ("masks", "seeds"), name) for name in ("masks", "seeds"))
     masks = subset_masks(len(y), models, ratio=ratio, rng=np.random.default_rng(ss_masks))
     try:
         check_coverage(masks)

@@ -17,8 +17,9 @@ is the mean squared error of the predicted sum on each test set; means and stand
 over the ``seeds`` models (independent initialisations and orders on one training draw: they
 measure training randomness, not the variation between training draws).
 
-Random streams: ``np.random.SeedSequence(seed).spawn(2)`` gives the task draw and the model
-seeds. The run saves each architecture as it finishes (a checkpoint) and resumes after a kill.
+Random streams, by name (:data:`STREAMS`, :func:`~simulations.experiment.spawned_stream`): ``task``
+(the task draw) and ``models`` (the model seeds). The run saves each architecture as it finishes
+(a checkpoint) and resumes after a kill.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from simulations.composition.measure import mean_se
 from simulations.composition.nets import ARCHS, SumNet, param_count
 from simulations.composition.sum_task import DIGITS, TEST_SETS, digit_probabilities, make_sum_task
 from simulations.composition.train_nets import predict_sum_nets, train_sum_nets
-from simulations.experiment import Context, experiment
+from simulations.experiment import Context, experiment, spawned_stream
 from simulations.stats import paired_difference, pm
 from theory._validate import check_finite, check_int
 
@@ -126,11 +127,15 @@ def unavailable(cfg: CompositionNets) -> str | None:
     return None
 
 
+# the random streams, each a fixed child of SeedSequence(seed); new ones are appended
+STREAMS = ("task", "models")
+
+
 def _task(cfg: CompositionNets):
     from simulations.data import load_fashion_mnist, load_mnist
 
     data_dir = cfg.data_dir or None
-    task_ss, model_ss = np.random.SeedSequence(cfg.seed).spawn(2)
+    task_ss, model_ss = (spawned_stream(cfg.seed, STREAMS, name) for name in STREAMS)
     task = make_sum_task(
         load_mnist(data_dir),
         load_fashion_mnist(data_dir),
@@ -167,6 +172,7 @@ def run(cfg: CompositionNets, ctx: Context | None = None) -> tuple[dict, dict]:
     from simulations.training.engine import require_device
 
     ctx = ctx or Context.for_config(cfg)
+    ctx.record_spawned(cfg.seed, STREAMS, STREAMS)
     require_device(cfg.device)
     task, seeds, sets = _task(cfg)
     model_seeds = np.tile(seeds, len(cfg.weight_decays))
