@@ -14,7 +14,16 @@ from pathlib import Path
 import numpy as np
 
 from simulations.plots.common import plt, save
-from simulations.plots.style import COLORS, coinciding, errorbar, legend_outside, letter_panels, note, series
+from simulations.plots.style import (
+    COLORS,
+    coinciding,
+    errorbar,
+    legend_outside,
+    letter_panels,
+    note,
+    separate_labels,
+    series,
+)
 
 __all__ = ["gaussian_tail_figures", "FAMILY_COLORS", "saved_value"]
 
@@ -210,10 +219,12 @@ def _excess_vs_bound(results: dict, folder) -> str:
     hi = 1.1 * hi if hi > 0 else 1.0
     near = [(n, px, py) for n, px, py in notes if np.isfinite(px) and max(abs(px), abs(py)) <= 0.03 * hi]
     crowds = _crowds([t for t in notes if t not in near and np.isfinite(t[1])], 0.03 * hi, 0.03 * hi)
+    labels = []
     for (px, py), names in crowds.items():  # left of the point (the open lambda = 1 markers lie to its
         left = px > 0.15 * hi  # right), except near the left edge
-        ax.annotate("\n".join(names), (px, py), xytext=(-6 if left else 8, 4), textcoords="offset points",
-                    ha="right" if left else "left", va="bottom")  # fmt: skip
+        text = "\n".join(names)
+        labels.append(ax.annotate(text, (px, py), xytext=(-6 if left else 8, 4), textcoords="offset points",
+                                  ha="right" if left else "left", va="bottom"))  # fmt: skip
     if near:  # the settings whose bound and excess are both about 0
         names = [n for n, _, _ in near]
         lines = [", ".join(names[i : i + 4]) for i in range(0, len(names), 4)]
@@ -231,6 +242,7 @@ def _excess_vs_bound(results: dict, folder) -> str:
     ax.set_title("(b) Excess error against Feldman's mixture bound (mean ± SE)")
     ax.grid(alpha=0.3)
     legend_outside(ax)
+    separate_labels(ax, labels)  # neighbouring settings (e.g. ridge lam=30 and 9-NN) label apart
     return save(fig, folder, "excess_vs_bound.png")
 
 

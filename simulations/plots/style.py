@@ -51,6 +51,7 @@ __all__ = [
     "ticks_at",
     "coinciding",
     "note",
+    "separate_labels",
 ]
 
 #: Okabe & Ito (2008) colours without yellow (too light on white), darkest first: blue,
@@ -248,3 +249,30 @@ def note(ax, text: str) -> None:
     """A sentence in the figure, under the panel's title (e.g. "not resolved at this size: ...")."""
     title = ax.get_title()
     ax.set_title(f"{title}\n{text}" if title else text)
+
+
+#: Where :func:`separate_labels` tries a point label: (x, y) offset in points, then ha, va.
+LABEL_PLACES = ((-6, 4, "right", "bottom"), (8, 4, "left", "bottom"), (-6, -4, "right", "top"),
+                (8, -4, "left", "top"))  # fmt: skip
+
+
+def separate_labels(ax, labels) -> None:
+    """Move each point label (an annotation placed in offset points) that overlaps an earlier label
+    or covers another labelled point to the first of :data:`LABEL_PLACES` where it does neither (it
+    stays where it was if every place is taken). The figure is drawn once to measure the labels."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    anchors = [ax.transData.transform(label.xy) for label in labels]
+    placed = []
+    for k, label in enumerate(labels):
+        others = [p for j, p in enumerate(anchors) if j != k]
+        for place in (None, *LABEL_PLACES):
+            if place is not None:
+                label.xyann = place[:2]
+                label.set_horizontalalignment(place[2])
+                label.set_verticalalignment(place[3])
+            box = label.get_window_extent(renderer).expanded(1.0, 1.0).padded(4)
+            if not any(box.overlaps(other) for other in placed) and not any(box.contains(*p) for p in others):
+                break
+        placed.append(label.get_window_extent(renderer))
