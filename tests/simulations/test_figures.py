@@ -15,6 +15,7 @@ from simulations.plots.style import (
     letter_panels,
     log_floor,
     note,
+    separate_labels,
     series,
     theory_line,
     theory_points,
@@ -264,3 +265,25 @@ def test_feldman_bound_figures_of_an_old_folder_are_refused_in_one_line(tmp_path
     with pytest.raises(ValueError, match=r"lacks theory_gamma_grid, .*re-run the experiment"):
         feldman_bound_figures({}, {"bin_edges": np.ones(3)}, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_separate_labels_keeps_labels_off_each_other_and_off_other_points():
+    # two settings close together, both labelled to their left (as gaussian-tail's figure (b) does):
+    # the second label first lands on the first point and its label; it is moved to a free place
+    fig, ax = plt.subplots(figsize=(5, 4))
+    pts = [(0.066, 0.155), (0.093, 0.149)]
+    ax.plot([p[0] for p in pts], [p[1] for p in pts], "o")
+    ax.set_xlim(0, 0.35)
+    ax.set_ylim(0, 0.35)
+    labels = [ax.annotate(name, p, xytext=(-6, 4), textcoords="offset points", ha="right", va="bottom")
+              for name, p in zip(("k=9", "lam=30"), pts, strict=True)]  # fmt: skip
+    renderer = (fig.canvas.draw(), fig.canvas.get_renderer())[1]
+    boxes = [a.get_window_extent(renderer) for a in labels]
+    assert boxes[0].overlaps(boxes[1])  # the clash this helper is for
+    separate_labels(ax, labels)
+    boxes = [a.get_window_extent(renderer) for a in labels]
+    assert not boxes[0].overlaps(boxes[1])
+    for k, box in enumerate(boxes):
+        assert not box.contains(*ax.transData.transform(pts[1 - k]))
+    assert check_figure(fig, draw=False) == []
+    plt.close(fig)
