@@ -14,6 +14,7 @@ import sys
 
 import numpy as np
 import pytest
+from subset_helpers import SMALL
 
 from simulations.backends import LOCAL, Backend, map_batches
 from simulations.cli import main
@@ -27,18 +28,6 @@ from simulations.training.problem import (
     training_config,
 )
 from simulations.training.subsets import train_batch
-
-# digits (1,437 training images, no files), 400 of them, tiny MLPs: a whole run takes ~2 s
-SMALL = {
-    "dataset": "digits",
-    "train_size": 400,
-    "hidden": (16,),
-    "models": 24,
-    "epochs": 2,
-    "batch_size": 64,
-    "lr": 0.1,
-    "models_per_batch": 8,
-}
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from subset_helpers import killed_and_resumed
 
 # the CPU tests' problems (pytest puts this folder on sys.path): the same specs, data and hyper
 from test_training import HYPER, METHODS, SPECS, _problem
@@ -75,17 +76,7 @@ def test_cuda_store_resumes_bit_for_bit(tmp_path, model):
         batch_size=64, lr=0.1, models_per_batch=16, device="cuda",
     )  # fmt: skip
     whole = subset_run(cfg, tmp_path / "a", log=lambda _m: None)
-
-    class Killed(BaseException):
-        pass
-
-    def kill_after_first_batch(msg):
-        if msg.startswith("models 16/"):
-            raise Killed
-
-    with pytest.raises(Killed):
-        subset_run(cfg, tmp_path / "b", log=kill_after_first_batch)
-    resumed = subset_run(cfg, tmp_path / "b", log=lambda _m: None)
+    resumed = killed_and_resumed(cfg, tmp_path / "b")
     assert resumed.trained_now == 32
     np.testing.assert_array_equal(resumed.correct_train, whole.correct_train)
     np.testing.assert_array_equal(resumed.correct_test, whole.correct_test)

@@ -26,6 +26,8 @@ import pytest
 
 ray = pytest.importorskip("ray", reason='the Ray backend needs the [ray] extra: pip install "tailmem[ray]"')
 
+from subset_helpers import SMALL  # noqa: E402
+
 from simulations.backends import Backend, map_batches  # noqa: E402
 from simulations.backends.ray_tasks import WINDOW_FACTOR, window  # noqa: E402
 from simulations.experiment import Context  # noqa: E402
@@ -44,18 +46,6 @@ from simulations.training.problem import (  # noqa: E402
 from simulations.training.subsets import train_batch, train_into_store  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
-
-# as in test_backends.py: 400 digits, 24 tiny MLPs in 3 batches of 8
-SMALL = {
-    "dataset": "digits",
-    "train_size": 400,
-    "hidden": (16,),
-    "models": 24,
-    "epochs": 2,
-    "batch_size": 64,
-    "lr": 0.1,
-    "models_per_batch": 8,
-}
 
 
 def _quiet(_msg):

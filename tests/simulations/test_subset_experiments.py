@@ -16,6 +16,7 @@ import sys
 
 import numpy as np
 import pytest
+from subset_helpers import killed_and_resumed
 
 from simulations.estimators import influence, influence_top_k, memorization
 from simulations.experiment import Context  # noqa: E402
@@ -68,18 +69,8 @@ def test_memorization_toy_run_is_consistent(tmp_path):
 def test_resume_after_kill_is_identical(tmp_path):
     cfg = SubsetTraining(**TOY)
     whole = subset_run(cfg, tmp_path / "a", log=_quiet)
-
-    class Killed(BaseException):
-        pass
-
-    def kill_after_first_batch(msg):
-        if msg.startswith("models 16/"):
-            raise Killed
-
-    with pytest.raises(Killed):
-        subset_run(cfg, tmp_path / "b", log=kill_after_first_batch)
     lines = []
-    resumed = subset_run(cfg, tmp_path / "b", log=lines.append)
+    resumed = killed_and_resumed(cfg, tmp_path / "b", log=lines.append)
     assert "16 of 48 models already trained" in lines[0]
     assert resumed.trained_now == 32
     assert np.array_equal(resumed.correct_train, whole.correct_train)
