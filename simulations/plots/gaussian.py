@@ -254,8 +254,14 @@ def _regularization_figure(results: dict, arrays: dict, folder) -> str:
         zero = strength[order] == 0
         if zero.any():  # lambda = 0 cannot sit on a log axis: drawn a decade left, ringed and named
             ax.plot(pos[order][zero], gap[zero], ls="none", marker="o", ms=11, mfc="none", mec=st["color"])
-            ax.annotate(f"{fam} lambda = 0\n(drawn at {zero_at:g})", (pos[order][zero][0], gap[zero][0]),
-                        xytext=(8, 10), textcoords="offset points")  # fmt: skip
+            x0, y0 = pos[order][zero][0], gap[zero][0]
+            if (y0 + 0.05) / 1.13 >= 0.1:  # room below (ylim -0.05..1.08): named there, on one line;
+                # the lines rise to its right
+                ax.annotate(f"{fam} lambda = 0 (drawn at {zero_at:g})", (x0, y0), xytext=(8, -10),
+                            textcoords="offset points", va="top")  # fmt: skip
+            else:  # too near the bottom: above it
+                ax.annotate(f"{fam} lambda = 0\n(drawn at {zero_at:g})", (x0, y0), xytext=(8, 10),
+                            textcoords="offset points")  # fmt: skip
     ax.set_xscale("log")
     ax.set_xlabel("regularization strength (lambda, or 1/C)")
     ax.set_ylabel("accuracy gap: most frequent group - clusters seen once")
