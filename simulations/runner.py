@@ -8,7 +8,9 @@ alone. Figures are always drawn by :func:`draw`, from the files, whether just wr
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import json
 import os
 import shutil
@@ -233,9 +235,6 @@ def narrow_tables(text: str, folder: Path, name: str) -> str:
     """``text`` (markdown) with every table wider than :data:`MAX_TABLE_COLUMNS` columns written
     whole to ``folder/name/table-K.csv`` and shown as narrower tables, each with a row number and
     the first column; a table whose rows do not all have its header's cells is left as it is."""
-    import csv
-    import io
-
     lines, out, k = text.split("\n"), [], 0
     i = 0
     while i < len(lines):

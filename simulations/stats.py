@@ -101,7 +101,6 @@ def pm(d: dict | None, digits: int = 4, *, style: str = "f") -> str:
     return body if scale == 0 else f"({body})e{scale:+03d}"
 
 
-
 def pm_percent(d: dict | None, *, sign: bool = False) -> str:
     """:func:`pm` of a fraction's mean and SE, in percent (``82.4 ± 0.9``); ``sign``: ``+`` on a
     positive mean (differences)."""
@@ -118,7 +117,6 @@ FEW_NOTE = (
     f"‡ rests on fewer than {FEW_EXAMPLES} examples: read it as an anecdote, not as a measured effect, "
     "whatever its SE."
 )
-
 
 
 def beyond_noise(found: int, expected: float, *, k: float = 3.0) -> tuple[float, str]:

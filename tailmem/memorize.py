@@ -155,6 +155,10 @@ class MemorizationResult:
         return folder
 
 
+# the random streams, each a fixed child of SeedSequence(seed) (spawned_stream); new ones are appended
+STREAMS = ("masks", "seeds")
+
+
 def load(folder: str | Path) -> MemorizationResult:
     """A :class:`MemorizationResult` saved by :meth:`MemorizationResult.save` (never unpickled)."""
     folder = Path(folder)
@@ -253,7 +257,7 @@ def memorization(
     mu, sd = x.mean(axis=0), x.std(axis=0)
     sd = np.where(sd > 0, sd, 1.0)
     x, xt = ((x - mu) / sd).astype(np.float32), ((xt - mu) / sd).astype(np.float32)
-    ss_masks, ss_seeds = (spawned_stream(seed, ("masks", "seeds"), name) for name in ("masks", "seeds"))
+    ss_masks, ss_seeds = (spawned_stream(seed, STREAMS, name) for name in STREAMS)
     masks = subset_masks(len(y), models, ratio=ratio, rng=np.random.default_rng(ss_masks))
     try:
         check_coverage(masks)

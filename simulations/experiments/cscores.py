@@ -45,7 +45,6 @@ from simulations.stats import (
     FEW_NOTE,
     beyond_noise,
     mean_se,
-    pm,
     pm_percent,
     spearman,
     spearman_bootstrap,
@@ -557,7 +556,7 @@ def _pct(d: dict) -> str:
     """A fraction's mean ± SE in percentage points, SE-aware rounding (an SE of 0: every draw gave it)."""
     if d["se"] == 0:
         return f"{100 * d['mean']:.2f}% in every draw"
-    return pm({"mean": 100 * d["mean"], "se": 100 * d["se"]}) + "%"
+    return pm_percent(d) + "%"
 
 
 def _rho(d: dict) -> str:

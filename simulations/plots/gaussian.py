@@ -14,11 +14,10 @@ from simulations.plots.gaussian_tail import saved_value as _v
 from simulations.plots.style import (
     COLORS,
     LINESTYLES,
-    coinciding,
     errorbar,
     legend_outside,
     letter_panels,
-    note,
+    note_coinciding,
     series,
     theory_line,
 )
@@ -165,7 +164,7 @@ def _dp_figure(results: dict, arrays: dict, folder, family: str = "private") -> 
     a1.set_ylim(-0.03, 1.05)
     name = "DP-SGD softmax regression" if family == "dpsgd" else "Private logistic regression"
     a1.set_title(f"{name}: accuracy per frequency bin")
-    _name_hidden(a1, {"non-private": acc[nonpriv], **{rows[i]["learner"]: acc[i] for i in shown}})
+    note_coinciding(a1, {"non-private": acc[nonpriv], **{rows[i]["learner"]: acc[i] for i in shown}})
     a1.grid(alpha=0.3)
     groups = results["groups"]
     once, top = groups[1], groups[-1]
@@ -192,20 +191,6 @@ def _dp_figure(results: dict, arrays: dict, folder, family: str = "private") -> 
     fig.suptitle("mean ± SE over trials")
     legend_outside(fig, below=True, ncol=3)
     return save(fig, folder, f"{'dpsgd' if family == 'dpsgd' else 'dp'}_accuracy_by_frequency.png")
-
-
-def _name_hidden(ax, curves: dict) -> None:
-    """Name, in the panel's title, the curves drawn over each other (within 0.01 accuracy)."""
-    groups = coinciding(curves, tol=0.01)
-    if groups:
-        note(
-            ax, "drawn over each other: " + "; ".join(" = ".join(_short_label(c) for c in g) for g in groups)
-        )
-
-
-def _short_label(label: str) -> str:
-    """'private logistic eps=3' -> 'eps=3'; a label without 'name=value' is kept."""
-    return next((t for t in label.split() if "=" in t.strip("=")), label)
 
 
 def _regularization_figure(results: dict, arrays: dict, folder) -> str:
@@ -237,6 +222,8 @@ def _regularization_figure(results: dict, arrays: dict, folder) -> str:
         ax.set_title(f"{fam}: accuracy per frequency bin")
         ax.grid(alpha=0.3)
     ax = axes[-1]
+    ax.set_ylim(-0.05, 1.08)
+    y_lo, y_hi = ax.get_ylim()
     for k, fam in enumerate(("ridge", "logistic")):
         idx = [i for i, r in enumerate(rows) if r["family"] == fam]
         if not idx:
@@ -255,8 +242,8 @@ def _regularization_figure(results: dict, arrays: dict, folder) -> str:
         if zero.any():  # lambda = 0 cannot sit on a log axis: drawn a decade left, ringed and named
             ax.plot(pos[order][zero], gap[zero], ls="none", marker="o", ms=11, mfc="none", mec=st["color"])
             x0, y0 = pos[order][zero][0], gap[zero][0]
-            if (y0 + 0.05) / 1.13 >= 0.1:  # room below (ylim -0.05..1.08): named there, on one line;
-                # the lines rise to its right
+            if (y0 - y_lo) / (y_hi - y_lo) >= 0.1:  # room below: named there, on one line (the lines
+                # rise to its right)
                 ax.annotate(f"{fam} lambda = 0 (drawn at {zero_at:g})", (x0, y0), xytext=(8, -10),
                             textcoords="offset points", va="top")  # fmt: skip
             else:  # too near the bottom: above it
@@ -265,7 +252,6 @@ def _regularization_figure(results: dict, arrays: dict, folder) -> str:
     ax.set_xscale("log")
     ax.set_xlabel("regularization strength (lambda, or 1/C)")
     ax.set_ylabel("accuracy gap: most frequent group - clusters seen once")
-    ax.set_ylim(-0.05, 1.08)
     ax.set_title("Gap against regularization")
     ax.grid(alpha=0.3)
     letter_panels(axes)

@@ -16,13 +16,13 @@ import numpy as np
 from simulations.plots.common import plt, save
 from simulations.plots.style import (
     COLORS,
-    coinciding,
     errorbar,
     legend_outside,
     letter_panels,
-    note,
+    note_coinciding,
     separate_labels,
     series,
+    short_label,
 )
 
 __all__ = ["gaussian_tail_figures", "FAMILY_COLORS", "saved_value"]
@@ -68,11 +68,6 @@ def _families(results: dict) -> list[str]:
     """The learner families present, in a fixed order (unknown ones last)."""
     present = {r["family"] for r in results["settings"]}
     return [f for f in FAMILY_COLORS if f in present] + sorted(present - set(FAMILY_COLORS))
-
-
-def _short(learner: str) -> str:
-    """The parameter part of a setting label: 'k-NN k=3' -> 'k=3', 'MLP wd=0.5' -> 'wd=0.5'."""
-    return next((t for t in learner.split() if "=" in t), learner)
 
 
 def _mem_kind(method: str | None) -> str:
@@ -173,7 +168,7 @@ def _memorization_vs_accuracy(ax, results: dict) -> None:
                      xerr=[_v(r["mem_singletons"], "se") for r in sub], marker=_FAMILY_MARKER.get(fam, "o"),
                      ls="none", ms=7, color=color, mfc="none" if exact else color,
                      label=f"{_FAMILY_NAME.get(fam, fam)} ({_mem_kind(method)})")  # fmt: skip
-            points += [(_short(r["learner"]), px, py) for r, px, py in zip(sub, mx, my, strict=True)]
+            points += [(short_label(r["learner"]), px, py) for r, px, py in zip(sub, mx, my, strict=True)]
     for (px, py), names in _crowds(points).items():  # one label per crowd of nearby points
         right = px > 0.6
         ax.annotate("\n".join(names), (px, py), xytext=(-14 if right else 10, -6), textcoords="offset points",
@@ -214,7 +209,7 @@ def _excess_vs_bound(results: dict, folder) -> str:
         pts = np.array([_v(r["bound_points"]) for r in rows])
         ok = np.isfinite(pts) & np.isfinite(ex)
         ax.plot(pts[ok], ex[ok], ls="none", marker=marker, mfc="none", mec=color, ms=7)
-        notes += [(_short(r["learner"]), px, py) for r, px, py in zip(rows, bx, ex, strict=True)]
+        notes += [(short_label(r["learner"]), px, py) for r, px, py in zip(rows, bx, ex, strict=True)]
         hi = max(hi, np.nanmax(bx), np.nanmax(ex), np.nanmax(pts))
     hi = 1.1 * hi if hi > 0 else 1.0
     near = [(n, px, py) for n, px, py in notes if np.isfinite(px) and max(abs(px), abs(py)) <= 0.03 * hi]
@@ -285,12 +280,10 @@ def _frequency_panel(ax, results: dict, arrays: dict, picked: list[int], referen
 
 
 def _name_hidden(ax, arrays: dict, picked: list[int]) -> None:
-    """Name, in the panel's title, the curves drawn over each other (within 0.01 accuracy)."""
+    """Name, in the panel's title, the picked settings' curves drawn over each other."""
     acc = np.asarray(arrays["acc_by_bin"], dtype=np.float64)
     labels = [str(s) for s in arrays["setting_labels"]]
-    groups = coinciding({labels[i]: acc[i] for i in picked}, tol=0.01)
-    if groups:
-        note(ax, "drawn over each other: " + "; ".join(" = ".join(_short(c) for c in g) for g in groups))
+    note_coinciding(ax, {labels[i]: acc[i] for i in picked})
 
 
 def _by_frequency(results: dict, arrays: dict, folder) -> str:

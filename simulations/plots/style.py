@@ -51,6 +51,8 @@ __all__ = [
     "ticks_at",
     "coinciding",
     "note",
+    "short_label",
+    "note_coinciding",
     "separate_labels",
 ]
 
@@ -249,6 +251,20 @@ def note(ax, text: str) -> None:
     """A sentence in the figure, under the panel's title (e.g. "not resolved at this size: ...")."""
     title = ax.get_title()
     ax.set_title(f"{title}\n{text}" if title else text)
+
+
+def short_label(label: str) -> str:
+    """The parameter part of a setting's label: 'k-NN k=3' -> 'k=3', 'private logistic eps=3' ->
+    'eps=3'; a label without one is kept whole."""
+    return next((t for t in label.split() if "=" in t.strip("=")), label)
+
+
+def note_coinciding(ax, curves: dict, *, tol: float = 0.01) -> None:
+    """A :func:`note` naming (by :func:`short_label`) the curves of ``curves`` drawn over each
+    other (:func:`coinciding`; ``tol`` 0.01 suits a 0-1 accuracy axis); nothing if there are none."""
+    groups = coinciding(curves, tol=tol)
+    if groups:
+        note(ax, "drawn over each other: " + "; ".join(" = ".join(short_label(c) for c in g) for g in groups))
 
 
 #: Where :func:`separate_labels` tries a point label: (x, y) offset in points, then ha, va.
