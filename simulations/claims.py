@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from simulations.markdown import table
 from simulations.stats import beyond_noise
 
 __all__ = ["Claim", "REGISTRY", "claim_record", "K_SUPPORT", "STATUSES", "get_claim", "check_all", "check_instance",
@@ -829,15 +830,11 @@ def report_summary(results: dict[str, dict]) -> str:
         if c.reader is None or c.experiment not in results:
             continue
         live, text = c.reader(results[c.experiment])
-        cell = text.replace("|", "/")
-        rows.append(f"| `{c.id}` | {c.statement} | **{live}** | {c.status} | {cell} |")
+        rows.append([f"`{c.id}`", c.statement, f"**{live}**", c.status, text])
     if not rows:
         return ""
-    head = [
-        "| claim | statement | here | recorded (documented runs) | evidence from these results |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    return "\n".join(head + rows)
+    header = ["claim", "statement", "here", "recorded (documented runs)", "evidence from these results"]
+    return "\n".join(table(header, rows))
 
 
 def claims_table(claims=REGISTRY) -> str:
@@ -867,10 +864,9 @@ def claims_markdown() -> str:
         "",
         f"{len(REGISTRY)} claims: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + ".",
         "",
-        "| id | status | statement | scope | source | evidence | where | note |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for c in REGISTRY:
-        cells = [f"`{c.id}`", c.status, c.statement, c.scope, c.source, c.evidence, c.where, c.note]
-        out.append("| " + " | ".join(x.replace("|", "/") for x in cells) + " |")
+    out += table(
+        ["id", "status", "statement", "scope", "source", "evidence", "where", "note"],
+        ([f"`{c.id}`", c.status, c.statement, c.scope, c.source, c.evidence, c.where, c.note] for c in REGISTRY),
+    )
     return "\n".join(out) + "\n"

@@ -89,6 +89,16 @@ def _add_bound(sub) -> None:
     _add_threads(p)
 
 
+def _add_run_options(p, *, quick: str, backend: str, ray_address: str) -> None:
+    """The options ``run`` and ``reproduce`` share (each with its own help text)."""
+    p.add_argument("--quick", action="store_true", help=quick)
+    p.add_argument("--out", default="results", help=OUT_HELP)
+    p.add_argument("--data-dir", help=DATA_DIR_HELP)
+    p.add_argument("--backend", choices=("local", "ray"), help=backend)
+    p.add_argument("--ray-address", metavar="ADDR", help=ray_address)
+    _add_threads(p)
+
+
 def _add_threads(p) -> None:
     p.add_argument(
         "--threads",
@@ -102,13 +112,14 @@ def _add_threads(p) -> None:
 def _add_run(sub) -> None:
     p = sub.add_parser("run", help="run one experiment")
     p.add_argument("experiment", help="experiment name (see `tailmem list`)")
-    p.add_argument("--quick", action="store_true", help="the quick size")
-    p.add_argument(
-        "--out",
-        default="results",
-        help=OUT_HELP,
+    _add_run_options(
+        p,
+        quick="the quick size",
+        backend="experiments that train many models: train here (local, the default) or as Ray tasks "
+        '(ray; pip install "tailmem[ray]"); the same as --set backend=...',
+        ray_address="with --backend ray: the cluster (auto, HOST:6379, ray://HOST:10001); default: "
+        "$RAY_ADDRESS, else a new Ray cluster on this machine",
     )
-    p.add_argument("--data-dir", help=DATA_DIR_HELP)
     p.add_argument(
         "--set",
         action="append",
@@ -117,34 +128,13 @@ def _add_run(sub) -> None:
         help="override a config field (repeatable); tuples comma-separated, e.g. --set hidden=100,100 "
         "(tailmem list NAME shows the fields)",
     )
-    p.add_argument(
-        "--backend",
-        choices=("local", "ray"),
-        help="experiments that train many models: train here (local, the default) or as Ray tasks "
-        '(ray; pip install "tailmem[ray]"); the same as --set backend=...',
-    )
-    p.add_argument(
-        "--ray-address",
-        metavar="ADDR",
-        help="with --backend ray: the cluster (auto, HOST:6379, ray://HOST:10001); default: "
-        "$RAY_ADDRESS, else a new Ray cluster on this machine",
-    )
-    _add_threads(p)
     r = sub.add_parser("reproduce", help="run every experiment and write report.md")
-    r.add_argument("--quick", action="store_true", help="quick sizes")
-    r.add_argument(
-        "--out",
-        default="results",
-        help=OUT_HELP,
+    _add_run_options(
+        r,
+        quick="quick sizes",
+        backend="where the experiments that train many models train them (as for run; default local)",
+        ray_address="with --backend ray: the cluster (as for run)",
     )
-    r.add_argument("--data-dir", help=DATA_DIR_HELP)
-    r.add_argument(
-        "--backend",
-        choices=("local", "ray"),
-        help="where the experiments that train many models train them (as for run; default local)",
-    )
-    r.add_argument("--ray-address", metavar="ADDR", help="with --backend ray: the cluster (as for run)")
-    _add_threads(r)
     li = sub.add_parser(
         "list",
         help="list the experiments; with a NAME, its config fields",

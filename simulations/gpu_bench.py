@@ -29,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from simulations.markdown import table
 from simulations.results import atomic_write_json, atomic_write_text, provenance
 
 __all__ = ["BUDGET_S", "FULL", "TOY", "gpu_benchmark"]
@@ -167,10 +168,8 @@ def _markdown(doc: dict) -> str:
     lines = [
         f"# tailmem benchmark gpu\n\nDevice: {doc['device_name']}; tailmem {prov['tailmem_version']} "
         f"at git {prov['git_revision']}; total {doc['total_s']:.0f} s.\n",
-        "| step | result | wall (s) |",
-        "| --- | --- | --- |",
     ]
-    s = doc["steps"]
+    rows, s = [], doc["steps"]
     for name in ("equality", "trainer", "memorization", "composition"):
         r = s.get(name, {})
         if "error" in r or "skipped" in r:
@@ -189,8 +188,8 @@ def _markdown(doc: dict) -> str:
                 )
         else:
             what = f"ResNet composition-nets run in {r['seconds']:.0f} s"
-        lines.append(f"| {name} | {what} | {r.get('wall_s', 0):.0f} |")
-    return "\n".join(lines) + "\n"
+        rows.append([name, what, f"{r.get('wall_s', 0):.0f}"])
+    return "\n".join(lines + table(["step", "result", "wall (s)"], rows)) + "\n"
 
 
 def gpu_benchmark(out: str | Path, *, data_dir: str = "", device: str = "cuda", sizes: Sizes = FULL,

@@ -22,6 +22,7 @@ import numpy as np
 
 from simulations.config import config_from_json, make_config
 from simulations.experiment import Context, Experiment, checkpoint_ident, get, names
+from simulations.markdown import cells, row
 from simulations.results import (
     atomic_savez,
     atomic_write_json,
@@ -227,10 +228,6 @@ def report_section(doc: dict, name: str) -> str:
 MAX_TABLE_COLUMNS = 7  # report.md tables wider than this are split, and written whole as CSV
 
 
-def _cells(line: str) -> list[str]:
-    return [c.strip() for c in line.strip().strip("|").split("|")]
-
-
 def narrow_tables(text: str, folder: Path, name: str) -> str:
     """``text`` (markdown) with every table wider than :data:`MAX_TABLE_COLUMNS` columns written
     whole to ``folder/name/table-K.csv`` and shown as narrower tables, each with a row number and
@@ -247,7 +244,7 @@ def narrow_tables(text: str, folder: Path, name: str) -> str:
             i += 1
             continue
         i = j
-        rows = [_cells(r) for r in block]
+        rows = [cells(r) for r in block]
         width = len(rows[0])
         if (width <= MAX_TABLE_COLUMNS or len(rows) < 2 or any(len(r) != width for r in rows)
                 or not all(c.strip(":-") == "" and "-" in c for c in rows[1])):  # fmt: skip
@@ -266,10 +263,7 @@ def narrow_tables(text: str, folder: Path, name: str) -> str:
             cols = [0, *range(a, min(a + step, width))]
             if a > 1:
                 out.append("")
-            out += [
-                "| " + " | ".join([m, *(r[c] for c in cols)]) + " |"
-                for m, r in zip(number, rows, strict=True)
-            ]
+            out += [row([m, *(r[c] for c in cols)]) for m, r in zip(number, rows, strict=True)]
         out += ["", f"(The whole table, {width} columns: [{name}/{csv_name}]({name}/{csv_name}).)"]
     return "\n".join(out)
 

@@ -43,6 +43,7 @@ from simulations.composition import fit_constant
 from simulations.composition.features import ALPHA_MAX
 from simulations.composition.sweep import learner_names, point_arrays, summarize
 from simulations.experiment import Context, experiment
+from simulations.markdown import table
 from simulations.stats import pm
 from theory._validate import check_finite, check_int
 
@@ -385,47 +386,49 @@ def report(results: dict, cfg: CompositionLinear) -> str:
         )
         + ").",
         "",
-        "| alpha | sigma | n | d | s | k | E active | ex. >= 2 tail | ID min-norm | of it: unseen tail "
-        "(exact E) | C x rate | OOD seen | OOD once | OOD unseen | recovered (tail seen once) "
-        "| best ridge ID | ridge OOD once (same lam) |",
-        "|" + " --- |" * 17,
     ]
 
-    def line(r):
+    def cells(r):
         mn = r["learners"]["min-norm"]
         best, bid = _best_ridge(r, names, "id")
         rood = r["learners"][best]["ood_once"] if best != "—" else None
-        fr = "—" if r["fitted_rate"] is None else f"{r['fitted_rate']:.4g}"
-        return (
-            f"| {r['alpha']:g} | {r['sigma']:g} | {r['n']} | {r['d']} | {r['s']:g} | {r['k']} | "
-            f"{r['mean_active']:.2f} | {pmg(r['examples_with_tail_ge2'], 3)} | {pmg(mn['id'])} | "
-            f"{pmg(mn['id_tail_unseen'])} ({r['unseen_tail_loss_expected']:.4g}) | {fr} | "
-            f"{pmg(mn['ood_seen'])} | {pmg(mn['ood_once'])} | {pmg(mn['ood_unseen'])} | "
-            f"{pmg(mn['recovered_tail_once'], 3)} | {pmg(bid)} ({best}) | {pmg(rood)} |"
-        )
+        return [
+            f"{r['alpha']:g}", f"{r['sigma']:g}", r["n"], r["d"], f"{r['s']:g}", r["k"],
+            f"{r['mean_active']:.2f}", pmg(r["examples_with_tail_ge2"], 3), pmg(mn["id"]),
+            f"{pmg(mn['id_tail_unseen'])} ({r['unseen_tail_loss_expected']:.4g})",
+            "—" if r["fitted_rate"] is None else f"{r['fitted_rate']:.4g}",
+            pmg(mn["ood_seen"]), pmg(mn["ood_once"]), pmg(mn["ood_unseen"]),
+            pmg(mn["recovered_tail_once"], 3), f"{pmg(bid)} ({best})", pmg(rood),
+        ]  # fmt: skip
 
     order = []
     for keys in results["sweeps"]["alpha"].values():
         order += keys
     for tag in ("n", "d", "s"):
         order += [k for k in results["sweeps"][tag] if k not in order]
-    lines += [line(rows[k]) for k in order]
+    lines += table(
+        ["alpha", "sigma", "n", "d", "s", "k", "E active", "ex. >= 2 tail", "ID min-norm",
+         "of it: unseen tail (exact E)", "C x rate", "OOD seen", "OOD once", "OOD unseen",
+         "recovered (tail seen once)", "best ridge ID", "ridge OOD once (same lam)"],
+        (cells(rows[k]) for k in order),
+    )  # fmt: skip
     main = rows[results["sweeps"]["main"][0]]
     lines += [
         "",
         f"Main point ({main['key']}), every learner:",
         "",
-        "| learner | ID | OOD seen | OOD once | OOD unseen | recovered (tail seen once) "
-        "| recovered (tail seen) | interpolating runs |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for name in names:
-        m = main["learners"][name]
-        lines.append(
-            f"| {name} | {pmg(m['id'])} | {pmg(m['ood_seen'])} | {pmg(m['ood_once'])} | "
-            f"{pmg(m['ood_unseen'])} | {pmg(m['recovered_tail_once'], 3)} | "
-            f"{pmg(m['recovered_tail_seen'], 3)} | {m['interpolating_runs']:.2f} |"
-        )
+        *table(
+            ["learner", "ID", "OOD seen", "OOD once", "OOD unseen", "recovered (tail seen once)",
+             "recovered (tail seen)", "interpolating runs"],
+            (
+                [name, pmg(m["id"]), pmg(m["ood_seen"]), pmg(m["ood_once"]), pmg(m["ood_unseen"]),
+                 pmg(m["recovered_tail_once"], 3), pmg(m["recovered_tail_seen"], 3),
+                 f"{m['interpolating_runs']:.2f}"]
+                for name in names
+                for m in [main["learners"][name]]
+            ),
+        ),
+    ]  # fmt: skip
     g = main["gd"]
     sh = results["shape"]
 
@@ -445,8 +448,6 @@ def report(results: dict, cfg: CompositionLinear) -> str:
     lines += [
         "Claims of docs/references.md §4 [summary] beside the measurements:",
         "",
-        "| claim | measured |",
-        "| --- | --- |",
+        *table(["claim", "measured"], ([c["claim"], c["measured"]] for c in results["claims"])),
     ]
-    lines += [f"| {c['claim']} | {c['measured']} |" for c in results["claims"]]
     return "\n".join(lines)

@@ -34,6 +34,7 @@ from simulations.composition.nets import ARCHS, SumNet, param_count
 from simulations.composition.sum_task import DIGITS, TEST_SETS, digit_probabilities, make_sum_task
 from simulations.composition.train_nets import predict_sum_nets, train_sum_nets
 from simulations.experiment import Context, experiment, spawned_stream
+from simulations.markdown import cell, table
 from simulations.stats import paired_difference, pm
 from theory._validate import check_finite, check_int
 
@@ -293,18 +294,17 @@ def report(results: dict, cfg: CompositionNets) -> str:
         + ", ".join(f"{k} {v:.2f}" for k, v in results["target_variance"].items())
         + ".",
         "",
-        "| architecture | weight decay | id | unseen-9 | one-shot | train digits | train symbols "
-        "| published one-shot |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for arch, rows in t.items():
-        for wd in wds:
-            r = rows[wd]
-            pub = results["published_one_shot"].get(arch, {}).get(wd)
-            lines.append(
-                f"| {arch} | {wd} | {pm(r['id'], 3)} | {pm(r['unseen-9'], 3)} | {pm(r['one-shot'], 3)} | "
-                f"{pm(r['train-digits'], 3)} | {pm(r['train-symbols'], 3)} | {'' if pub is None else pub} |"
-            )
+        *table(
+            ["architecture", "weight decay", *TEST_SETS, "train digits", "train symbols",
+             "published one-shot"],
+            (
+                [arch, wd, *(pm(rows[wd][k], 3) for k in EVAL_SETS),
+                 cell(results["published_one_shot"].get(arch, {}).get(wd), missing="")]
+                for arch, rows in t.items()
+                for wd in wds
+            ),
+        ),
+    ]  # fmt: skip
     lines += ["", "Claims (paired differences over seeds):", ""]
     for c in results["claims"]:
         lines.append(f"- {c['claim']}: difference {pm(c['difference'], 3)}: {c['verdict']} (2 SE)")

@@ -40,6 +40,7 @@ from simulations.estimators import (
     subset_masks,
 )
 from simulations.experiment import Context, experiment
+from simulations.markdown import table
 from simulations.stats import (
     FEW_EXAMPLES,
     FEW_NOTE,
@@ -559,6 +560,17 @@ def _pct(d: dict) -> str:
     return pm_percent(d) + "%"
 
 
+def _class_range(by_class: list) -> str:
+    """Lowest / highest rho over the classes measured (a class without images is None)."""
+    rhos = [c["rho"] for c in by_class if c is not None]
+    return f"{min(rhos):.3f} / {max(rhos):.3f}"
+
+
+def _difference(d: dict) -> str:
+    """A paired difference in points with its z, ``+1.2 ± 0.5 (+2.4)`` (no z where it is None)."""
+    return pm_percent(d, sign=True) + ("" if d["z"] is None else f" ({d['z']:+.1f})")
+
+
 def _rho(d: dict) -> str:
     return f"{d['rho']:.3f} [{d['ci95'][0]:.3f}, {d['ci95'][1]:.3f}]"
 
@@ -596,14 +608,14 @@ def report(results: dict, cfg: CScores) -> str:
         "Agreement with the released C-scores (Spearman's rho, 95% bootstrap interval, "
         f"{cfg.bootstrap:,} resamples; n = {results['n_train']:,}):",
         "",
-        "| estimate or proxy | rho | lowest / highest class rho | cost (s) |",
-        "| --- | --- | --- | --- |",
-    ]
-    for name, a in results["agreement"].items():
-        by = [c["rho"] for c in a["by_class"] if c is not None]
-        lines.append(
-            f"| {label(name)} | {_rho(a['all'])} | {min(by):.3f} / {max(by):.3f} | {a['cost_seconds']:.1f} |"
-        )
+        *table(
+            ["estimate or proxy", "rho", "lowest / highest class rho", "cost (s)"],
+            (
+                [label(name), _rho(a["all"]), _class_range(a["by_class"]), f"{a['cost_seconds']:.1f}"]
+                for name, a in results["agreement"].items()
+            ),
+        ),
+    ]  # fmt: skip
     main = results["agreement"]["heldout_soft_averaged"]["all"]
     sh = results["split_half_spearman"]
     lines += [
@@ -620,17 +632,16 @@ def report(results: dict, cfg: CScores) -> str:
         f"Removal (head retrained without the top-mem~ fraction, against {rem['draws']} random removals "
         f"of as many; full data: {100 * rem['full']:.2f}% test accuracy):",
         "",
-        "| fraction removed | mem~ at the cut | top-mem~ removed | random removed | difference (z) |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for r in rem["rows"]:
-        rr, d = r["random_removed"], r["difference"]
-        z = "" if d["z"] is None else f" ({d['z']:+.1f})"
-        mark = " ‡" if r["removed"] < FEW_EXAMPLES else ""
-        lines.append(
-            f"| {r['fraction']:g} ({r['removed']:,}{mark}) | {r['mem_at_cut']:.3f} | "
-            f"{100 * r['top_mem_removed']:.2f}% | {_pct(rr)} | {pm_percent(d, sign=True)}{z} |"
-        )
+        *table(
+            ["fraction removed", "mem~ at the cut", "top-mem~ removed", "random removed", "difference (z)"],
+            (
+                [f"{r['fraction']:g} ({r['removed']:,}{' ‡' if r['removed'] < FEW_EXAMPLES else ''})",
+                 f"{r['mem_at_cut']:.3f}", f"{100 * r['top_mem_removed']:.2f}%", _pct(r["random_removed"]),
+                 _difference(r["difference"])]
+                for r in rem["rows"]
+            ),
+        ),
+    ]  # fmt: skip
     lines.append(
         "\nDifference: top-mem~ removed minus random removed, in points; its SE adds the random draws' "
         "spread and the test images' (paired), so |z| < 2 is not resolved at this size."
@@ -655,12 +666,13 @@ def report(results: dict, cfg: CScores) -> str:
         rnd = mu["random_removed"]
         lines += [
             "",
-            "| training set | all test images | influenced test images |",
-            "| --- | --- | --- |",
-            f"| all | {100 * mu['full']['all_test']:.2f}% | {100 * mu['full']['influenced_test']:.2f}% |",
-            f"| without the pairs' training images | {100 * mu['pairs_removed']['all_test']:.2f}% | "
-            f"{100 * mu['pairs_removed']['influenced_test']:.2f}% |",
-            f"| without as many random ones (mean ± SE, {cfg.removal_draws} draws) | "
-            f"{_pct(rnd['all_test'])} | {_pct(rnd['influenced_test'])} |",
-        ]
+            *table(["training set", "all test images", "influenced test images"], [
+                ["all", f"{100 * mu['full']['all_test']:.2f}%",
+                 f"{100 * mu['full']['influenced_test']:.2f}%"],
+                ["without the pairs' training images", f"{100 * mu['pairs_removed']['all_test']:.2f}%",
+                 f"{100 * mu['pairs_removed']['influenced_test']:.2f}%"],
+                [f"without as many random ones (mean ± SE, {cfg.removal_draws} draws)", _pct(rnd["all_test"]),
+                 _pct(rnd["influenced_test"])],
+            ]),
+        ]  # fmt: skip
     return "\n".join(lines) + "\n"

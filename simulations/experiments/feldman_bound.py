@@ -21,6 +21,7 @@ from simulations.experiment import Context, experiment
 from simulations.experiments.feldman_examples import PUBLISHED_DISPARATE
 from simulations.feldman import LabelPrior, parse_learner
 from simulations.feldman.simulate import simulate
+from simulations.markdown import table
 from theory._validate import check_finite, check_int, check_prob
 
 __all__ = ["FeldmanBound", "QUICK", "run", "report", "theory_cost"]
@@ -399,35 +400,35 @@ def report(results: dict, cfg: FeldmanBound) -> str:
         "Excess error = err - opt, both measured on the same trials (paired); bound terms = "
         "sum_l tau_l errn_l (confidence-weighted, l >= 0). Mean ± standard error over trials.",
         "",
-        "| learner | err | excess | bound terms | theory | mem (avg) | gen. gap | max mem |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for r in results["main"]:
-        th = "—" if r["theory"] is None else f"{r['theory']:.5f}"
-        lines.append(
-            f"| {r['learner']} | {r['err']:.5f} ± {r['err_se']:.5f} | "
-            f"{r['excess']:.5f} ± {r['excess_se']:.5f} | "
-            f"{r['bound_terms']:.5f} ± {r['bound_terms_se']:.5f} | {th} | {r['mem_avg']:.4f} | "
-            f"{r['gen_gap']:.4f} ± {r['gen_gap_se']:.4f} | {r['mem_max_overall']:.3f} |"
-        )
+    lines += table(
+        ["learner", "err", "excess", "bound terms", "theory", "mem (avg)", "gen. gap", "max mem"],
+        (
+            [r["learner"], f"{r['err']:.5f} ± {r['err_se']:.5f}", f"{r['excess']:.5f} ± {r['excess_se']:.5f}",
+             f"{r['bound_terms']:.5f} ± {r['bound_terms_se']:.5f}",
+             "—" if r["theory"] is None else f"{r['theory']:.5f}", f"{r['mem_avg']:.4f}",
+             f"{r['gen_gap']:.4f} ± {r['gen_gap_se']:.4f}", f"{r['mem_max_overall']:.3f}"]
+            for r in results["main"]
+        ),
+    )  # fmt: skip
     lines += [
         "",
         f"opt (exact theory) = {results['main_opt_theory']:.5f}.",
         "",
         "Disparate effect (§1.4), cost = measured excess of the gamma-limited learner:",
         "",
-        "| subgroup | N | n | opt (sim) | opt (theory) | published | cost (sim) "
-        "| cost bound (theory) | published |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for r in results["disparate"]:
-        po = "—" if r["opt_published"] is None else f"{r['opt_published']:.4f}"
-        pc = "—" if r["cost_published"] is None else f"{r['cost_published']:.4f}"
-        lines.append(
-            f"| {r['subgroup']} | {r['N']:,} | {r['n']:,} | {r['opt']:.5f} ± {r['opt_se']:.5f} | "
-            f"{r['opt_theory']:.5f} | {po} | {r['cost']:.5f} ± {r['cost_se']:.5f} | "
-            f"{r['cost_theory']:.5f} | {pc} |"
-        )
+    lines += table(
+        ["subgroup", "N", "n", "opt (sim)", "opt (theory)", "published", "cost (sim)", "cost bound (theory)",
+         "published"],
+        (
+            [r["subgroup"], f"{r['N']:,}", f"{r['n']:,}", f"{r['opt']:.5f} ± {r['opt_se']:.5f}",
+             f"{r['opt_theory']:.5f}", "—" if r["opt_published"] is None else f"{r['opt_published']:.4f}",
+             f"{r['cost']:.5f} ± {r['cost_se']:.5f}", f"{r['cost_theory']:.5f}",
+             "—" if r["cost_published"] is None else f"{r['cost_published']:.4f}"]
+            for r in results["disparate"]
+        ),
+    )  # fmt: skip
     bc = results["bound_check"]
     lines += [
         "",

@@ -14,6 +14,7 @@ import numpy as np
 
 import theory
 from simulations.experiment import Context, experiment
+from simulations.markdown import table
 from theory._validate import check_finite, check_int
 
 __all__ = ["FeldmanExamples", "PUBLISHED_MAIN", "PUBLISHED_DISPARATE", "run", "report"]
@@ -160,6 +161,10 @@ def run(cfg: FeldmanExamples, ctx: Context | None = None) -> tuple[dict, dict]:
     return results, arrays
 
 
+def _match(row: dict) -> str:
+    return "yes" if row["matches"] else "**NO**"
+
+
 @EXPERIMENT.report
 def report(results: dict, cfg: FeldmanExamples) -> str:
     """Markdown: the two tables beside the published values."""
@@ -167,27 +172,26 @@ def report(results: dict, cfg: FeldmanExamples) -> str:
         "Zipf prior (exponent 1), 10 uniform classes. Published values: docs/references.md §1.4 "
         "(fixed variant). *match* compares our fixed-variant number rounded to the digits shown.",
         "",
-        "| quantity | published | fixed (ours) | iid (ours) | match |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for r in results["main_table"]:
-        d = r["digits"]
-        lines.append(
-            f"| {r['quantity']} | {r['published']:.{d}f} | {r['fixed']:.{d + 2}f} | "
-            f"{r['iid']:.{d + 2}f} | {'yes' if r['matches'] else '**NO**'} |"
-        )
-    lines += [
+        *table(
+            ["quantity", "published", "fixed (ours)", "iid (ours)", "match"],
+            (
+                [r["quantity"], f"{r['published']:.{r['digits']}f}", f"{r['fixed']:.{r['digits'] + 2}f}",
+                 f"{r['iid']:.{r['digits'] + 2}f}", _match(r)]
+                for r in results["main_table"]
+            ),
+        ),
         "",
         "Disparate effect of a gamma = 0.5 memorization limit (fixed variant):",
         "",
-        "| subgroup | N | n | opt | published | cost of the limit | published | match |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for r in results["disparate_table"]:
-        lines.append(
-            f"| {r['subgroup']} | {r['N']:,} | {r['n']:,} | {r['opt']:.6f} | {r['published_opt']:.4f} | "
-            f"{r['cost']:.6f} | {r['published_cost']:.4f} | {'yes' if r['matches'] else '**NO**'} |"
-        )
+        *table(
+            ["subgroup", "N", "n", "opt", "published", "cost of the limit", "published", "match"],
+            (
+                [r["subgroup"], f"{r['N']:,}", f"{r['n']:,}", f"{r['opt']:.6f}", f"{r['published_opt']:.4f}",
+                 f"{r['cost']:.6f}", f"{r['published_cost']:.4f}", _match(r)]
+                for r in results["disparate_table"]
+            ),
+        ),
+    ]  # fmt: skip
     return "\n".join(lines)
 
 

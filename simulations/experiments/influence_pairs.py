@@ -23,6 +23,7 @@ import scipy.stats
 from simulations.estimators import influence, influence_top_k, memorization
 from simulations.experiment import Context, experiment
 from simulations.experiments.memorization import QUICK, mean_se, summary_of_run
+from simulations.markdown import table
 from simulations.stats import FEW_EXAMPLES, FEW_NOTE, beyond_noise, pm, pm_percent
 from simulations.training.problem import SubsetTraining, started, stream, train_models
 from theory._validate import check_finite, check_int
@@ -184,10 +185,14 @@ def report(results: dict, cfg: InfluencePairs) -> str:
         "",
     ]
     if results["table"]:
-        lines += ["| train | test | label | mem~ ± SE | infl~ ± SE |", "| --- | --- | --- | --- | --- |"]
-        for r in results["table"]:
-            mem, infl = {"mean": r["mem"], "se": r["mem_se"]}, {"mean": r["infl"], "se": r["infl_se"]}
-            lines.append(f"| {r['train']} | {r['test']} | {r['label']} | {pm(mem)} | {pm(infl)} |")
+        lines += table(
+            ["train", "test", "label", "mem~ ± SE", "infl~ ± SE"],
+            (
+                [r["train"], r["test"], r["label"], pm({"mean": r["mem"], "se": r["mem_se"]}),
+                 pm({"mean": r["infl"], "se": r["infl_se"]})]
+                for r in results["table"]
+            ),
+        )  # fmt: skip
     mu = results.get("marginal_utility")
     if mu:
         few = results["test_examples_influenced"] < FEW_EXAMPLES
@@ -195,12 +200,15 @@ def report(results: dict, cfg: InfluencePairs) -> str:
             "",
             f"Marginal utility (R = {mu['retrain_models']} models per condition, whole training split):",
             "",
-            f"| condition | all test (%) | influenced test examples (%){' ‡' if few else ''} |",
-            "| --- | --- | --- |",
-        ]
-        for name in ("full", "random_removed", "pairs_removed"):
-            a, b = mu[name]["all_test"], mu[name]["influenced_test"]
-            lines.append(f"| {name.replace('_', ' ')} | {pm_percent(a)} | {pm_percent(b)} |")
+            *table(
+                ["condition", "all test (%)", f"influenced test examples (%){' ‡' if few else ''}"],
+                (
+                    [name.replace("_", " "), pm_percent(mu[name]["all_test"]),
+                     pm_percent(mu[name]["influenced_test"])]
+                    for name in ("full", "random_removed", "pairs_removed")
+                ),
+            ),
+        ]  # fmt: skip
         if few:
             lines += ["", FEW_NOTE]
     lines.append("")

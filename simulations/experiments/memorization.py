@@ -22,6 +22,7 @@ import numpy as np
 
 from simulations.estimators import heldout_accuracy, memorization, spearman, split_half_z
 from simulations.experiment import Context, experiment
+from simulations.markdown import table
 from simulations.stats import mean_se, pm
 from simulations.training.problem import STREAMS, SubsetRun, SubsetTraining, subset_run
 from theory._validate import check_finite, check_int
@@ -192,53 +193,41 @@ def run(cfg: Memorization, ctx: Context | None = None) -> tuple[dict, dict]:
 @EXPERIMENT.report
 def report(results: dict, cfg: Memorization) -> str:
     m, s = results["mem"], results["split_half"]
+    rows = [["test accuracy (mean over models ± SE)", pm(results["test_accuracy"])]]
+    if f := results.get("features"):
+        rows.append([f"one ridge head on all the patch features (lambda {f['ridge_lambda_per_example']:g} n)",
+                     f"{f['ridge_test_accuracy']:.4f}"])  # fmt: skip
+    rows += [
+        ["training accuracy on own subset", pm(results["train_accuracy_in_subset"])],
+        ["mean mem~", f"{m['mean']:.4f}"],
+        ["examples with mem~ >= 0.25 / 0.5 / 0.75",
+         f"{m['at_least']['0.25']:,} / {m['at_least']['0.5']:,} / {m['at_least']['0.75']:,}"],
+        ["SE of mem~: median, max (Bernoulli bound)",
+         f"{m['se_median']:.4f}, {m['se_max']:.4f} ({m['se_bound_bernoulli']:.4f})"],
+        ["split-half z: mean, std (calibrated: 0, 1)", f"{s['z_mean']:.3f}, {s['z_std']:.3f}"],
+        ["mean held-out accuracy (C-score at this ratio)", f"{results['heldout_accuracy']['mean']:.4f}"],
+        ["Spearman(mem~, held-out accuracy)", f"{results['spearman_mem_vs_heldout']['rho']:.3f}"],
+    ]  # fmt: skip
+    for key, label in (
+        ("spearman_heldout_vs_cscore", "held-out accuracy"),
+        ("spearman_mem_vs_cscore", "mem~"),
+        ("spearman_proxy_vs_cscore", "held-out accuracy averaged over ratios"),
+    ):
+        if sp := results.get("cscore", {}).get(key):
+            ci = f"95% CI {sp['ci95'][0]:.3f}..{sp['ci95'][1]:.3f}, n = {sp['n']:,}"
+            rows.append([f"Spearman({label}, released C-score)", f"{sp['rho']:.3f} ({ci})"])
+    if "heldout_by_ratio" in results:
+        rows.append(["mean held-out accuracy by ratio",
+                     ", ".join(f"{k}: {v:.4f}" for k, v in results["heldout_by_ratio"].items())])  # fmt: skip
+    if results.get("models_per_second"):
+        rows.append(["training speed this run", f"{results['trained_now']:,} models in "
+                     f"{results['train_seconds']:.1f} s ({results['models_per_second']:.2f} models/s)"])
     lines = [
         f"{results['dataset']}: n = {results['n_train']:,} training, {results['n_test']:,} test examples; "
         f"t = {results['models']:,} models `{results['model']}` on subsets of ratio {results['ratio']:g}.",
         f"Data: {results['data_note']}.",
         "",
-        "| quantity | value |",
-        "| --- | --- |",
-        f"| test accuracy (mean over models ± SE) | {pm(results['test_accuracy'])} |",
-        *(
-            [
-                f"| one ridge head on all the patch features (lambda {f['ridge_lambda_per_example']:g} n) | "
-                f"{f['ridge_test_accuracy']:.4f} |"
-            ]
-            if (f := results.get("features"))
-            else []
-        ),  # fmt: skip
-        f"| training accuracy on own subset | {pm(results['train_accuracy_in_subset'])} |",
-        f"| mean mem~ | {m['mean']:.4f} |",
-        f"| examples with mem~ >= 0.25 / 0.5 / 0.75 | "
-        f"{m['at_least']['0.25']:,} / {m['at_least']['0.5']:,} / {m['at_least']['0.75']:,} |",
-        f"| SE of mem~: median, max (Bernoulli bound) | {m['se_median']:.4f}, {m['se_max']:.4f} "
-        f"({m['se_bound_bernoulli']:.4f}) |",
-        f"| split-half z: mean, std (calibrated: 0, 1) | {s['z_mean']:.3f}, {s['z_std']:.3f} |",
-        f"| mean held-out accuracy (C-score at this ratio) | {results['heldout_accuracy']['mean']:.4f} |",
-        f"| Spearman(mem~, held-out accuracy) | {results['spearman_mem_vs_heldout']['rho']:.3f} |",
+        *table(["quantity", "value"], rows),
     ]
-    if "cscore" in results:
-        c = results["cscore"]
-        for key, label in (
-            ("spearman_heldout_vs_cscore", "held-out accuracy"),
-            ("spearman_mem_vs_cscore", "mem~"),
-            ("spearman_proxy_vs_cscore", "held-out accuracy averaged over ratios"),
-        ):
-            if key not in c:
-                continue
-            sp = c[key]
-            lines.append(
-                f"| Spearman({label}, released C-score) | {sp['rho']:.3f} "
-                f"(95% CI {sp['ci95'][0]:.3f}..{sp['ci95'][1]:.3f}, n = {sp['n']:,}) |"
-            )
-    if "heldout_by_ratio" in results:
-        text = ", ".join(f"{k}: {v:.4f}" for k, v in results["heldout_by_ratio"].items())
-        lines.append(f"| mean held-out accuracy by ratio | {text} |")
-    if results.get("models_per_second"):
-        lines.append(
-            f"| training speed this run | {results['trained_now']:,} models in "
-            f"{results['train_seconds']:.1f} s ({results['models_per_second']:.2f} models/s) |"
-        )
     lines.append("")
     return "\n".join(lines)

@@ -20,6 +20,7 @@ import torch
 
 from simulations.experiment import Context, experiment
 from simulations.experiments.memorization import mean_se
+from simulations.markdown import table
 from simulations.nlp.attribution import integrated_gradients, masked_ids, score_at_states
 from simulations.nlp.encoder import hidden_states
 from simulations.nlp.head import pad_batch
@@ -205,20 +206,21 @@ def report(results: dict, cfg: NLPAttribution) -> str:
         f"({results['steps']} steps, all-[MASK] baseline) of mem_IF through the frozen states entering "
         f"`{results['head']}`.",
         "",
-        "| quantity | ours | paper (SST-2) |",
-        "| --- | --- | --- |",
-        f"| score removed by masking the top {100 * results['mask_fraction']:.0f}% attributed word pieces | "
-        f"{pct(f['top'])} | 68.4% |",
-        f"| score removed by masking as many random word pieces ({results['random_draws']} draws) | "
-        f"{pct(f['random'])} | about 48% |",
-        f"| top minus random (paired) | {100 * f['top_minus_random']['mean']:+.1f} ± "
-        f"{100 * f['top_minus_random']['se']:.1f} pp | about +20 pp |",
-        f"| completeness: median / max relative gap | {c['median_relative_gap']:.2e} / "
-        f"{c['max_relative_gap']:.2e} | - |",
+        *table(["quantity", "ours", "paper (SST-2)"], [
+            [f"score removed by masking the top {100 * results['mask_fraction']:.0f}% attributed word pieces",
+             pct(f["top"]), "68.4%"],
+            [f"score removed by masking as many random word pieces ({results['random_draws']} draws)",
+             pct(f["random"]), "about 48%"],
+            ["top minus random (paired)",
+             f"{100 * f['top_minus_random']['mean']:+.1f} ± {100 * f['top_minus_random']['se']:.1f} pp",
+             "about +20 pp"],
+            ["completeness: median / max relative gap",
+             f"{c['median_relative_gap']:.2e} / {c['max_relative_gap']:.2e}", "-"],
+        ]),
         "",
         "The highlighted sentences: `attribution.html`.",
         "",
-    ]
+    ]  # fmt: skip
     return "\n".join(lines)
 
 

@@ -23,6 +23,7 @@ import torch
 
 from simulations.estimators import check_coverage, memorization, spearman, subset_masks
 from simulations.experiment import Context, experiment
+from simulations.markdown import table
 from simulations.nlp.agreement import neighbour_label_agreement, spearman_bootstrap
 from simulations.nlp.head import head_logits
 from simulations.nlp.influence import lissa
@@ -279,48 +280,49 @@ def _ci(d: dict) -> str:
     return f"{d['rho']:.3f} (95% bootstrap CI {d['ci95'][0]:.3f}..{d['ci95'][1]:.3f}, n = {d['n']:,})"
 
 
+def _quantities(results: dict) -> list[list[str]]:
+    """The (quantity, value) rows of the report's table."""
+    f, sub, a, at = results["full_model"], results["subsampled"], results["agreement"], results["atypicality"]
+    q = results["mem_if"]["quantiles"]
+
+    def two(key: str, digits: int) -> str:  # top 10% / rest, mean ± SE each
+        top, rest = at[f"{key}_top10"], at[f"{key}_rest"]
+        return " / ".join(f"{d['mean']:.{digits}f} ± {d['se']:.{digits}f}" for d in (top, rest))
+
+    rows = [
+        ["full-data head: train / dev accuracy",
+         f"{100 * f['train_accuracy']:.2f}% / {100 * f['dev_accuracy']:.2f}%"],
+        ["Newton polish: gradient norm before / after", f"{f['grad_norm_sgd']:.2e} / {f['grad_norm']:.2e}"],
+        ["Hessian eigenvalues min / max (damping added)",
+         f"{f['hessian_eig_min']:.4g} / {f['hessian_eig_max']:.4g} ({f['damping_added']:.2g})"],
+        ["subset heads: t, ratio, mean dev accuracy", f"{sub['models']}, {sub['ratio']:g}, "
+         f"{100 * sub['dev_accuracy']['mean']:.2f}% ± {100 * sub['dev_accuracy']['se']:.2f}%"],
+        ["mem_IF: median, 90%, 99% quantile", f"{q['0.5']:.4f}, {q['0.9']:.4f}, {q['0.99']:.4f}"],
+        ["subsampled mem of P(y|x): median SE", f"{sub['mem_prob']['se_median']:.4f}"],
+        ["Spearman(mem_IF, subsampled mem of P(y|x))", _ci(a["if_vs_subsampled_prob"])],
+        ["Spearman(mem_IF, subsampled mem of 0/1 correctness)", _ci(a["if_vs_subsampled_01"])],
+        ["nearest-neighbour label agreement: top 10% mem_IF / rest", two("label_agreement", 3)],
+        ["length in word pieces: top 10% / rest", two("length", 1)],
+    ]
+    if results["loo_check"]:
+        rows.append(["influence vs actual leave-one-out refit (sentence by sentence)",
+                     ", ".join(f"{c['influence']:.4f} vs {c['actual']:.4f}" for c in results["loo_check"])])
+    if lc := results["lissa_check"]:
+        rows.append([f"LiSSA ({lc['depth']} steps, batch {lc['batch']}, scale {lc['scale']:.3g}, damping "
+                     f"{lc['damping']:g}): median relative error vs its damped target / vs exact",
+                     f"{lc['rel_error_vs_damped_solve_median']:.3f} / {lc['rel_error_vs_exact_median']:.3f}"])
+    return rows  # fmt: skip
+
+
 @EXPERIMENT.report
 def report(results: dict, cfg: NLPMemorization) -> str:
-    f, sub, a, at = results["full_model"], results["subsampled"], results["agreement"], results["atypicality"]
     lines = [
         f"SST-2: {results['data_note']}. Encoder {results['encoder']}, frozen, states of layer "
         f"{results['layer']}; "
         f"trainable head `{results['head']}` ({results['parameters']:,} parameters).",
         "",
-        "| quantity | value |",
-        "| --- | --- |",
-        f"| full-data head: train / dev accuracy | {100 * f['train_accuracy']:.2f}% / "
-        f"{100 * f['dev_accuracy']:.2f}% |",
-        f"| Newton polish: gradient norm before / after | {f['grad_norm_sgd']:.2e} / {f['grad_norm']:.2e} |",
-        f"| Hessian eigenvalues min / max (damping added) | {f['hessian_eig_min']:.4g} / "
-        f"{f['hessian_eig_max']:.4g} "
-        f"({f['damping_added']:.2g}) |",
-        f"| subset heads: t, ratio, mean dev accuracy | {sub['models']}, {sub['ratio']:g}, "
-        f"{100 * sub['dev_accuracy']['mean']:.2f}% ± {100 * sub['dev_accuracy']['se']:.2f}% |",
-        f"| mem_IF: median, 90%, 99% quantile | {results['mem_if']['quantiles']['0.5']:.4f}, "
-        f"{results['mem_if']['quantiles']['0.9']:.4f}, {results['mem_if']['quantiles']['0.99']:.4f} |",
-        f"| subsampled mem of P(y|x): median SE | {sub['mem_prob']['se_median']:.4f} |",
-        f"| Spearman(mem_IF, subsampled mem of P(y|x)) | {_ci(a['if_vs_subsampled_prob'])} |",
-        f"| Spearman(mem_IF, subsampled mem of 0/1 correctness) | {_ci(a['if_vs_subsampled_01'])} |",
-        f"| nearest-neighbour label agreement: top 10% mem_IF / rest | "
-        f"{at['label_agreement_top10']['mean']:.3f} ± "
-        f"{at['label_agreement_top10']['se']:.3f} / {at['label_agreement_rest']['mean']:.3f} ± "
-        f"{at['label_agreement_rest']['se']:.3f} |",
-        f"| length in word pieces: top 10% / rest | {at['length_top10']['mean']:.1f} ± "
-        f"{at['length_top10']['se']:.1f}"
-        f" / {at['length_rest']['mean']:.1f} ± {at['length_rest']['se']:.1f} |",
+        *table(["quantity", "value"], _quantities(results)),
     ]
-    if results["loo_check"]:
-        pairs = ", ".join(f"{c['influence']:.4f} vs {c['actual']:.4f}" for c in results["loo_check"])
-        lines.append(f"| influence vs actual leave-one-out refit (sentence by sentence) | {pairs} |")
-    lc = results["lissa_check"]
-    if lc:
-        lines.append(
-            f"| LiSSA ({lc['depth']} steps, batch {lc['batch']}, scale {lc['scale']:.3g}, damping "
-            f"{lc['damping']:g}): median relative error vs its damped target / vs exact | "
-            f"{lc['rel_error_vs_damped_solve_median']:.3f} / "
-            f"{lc['rel_error_vs_exact_median']:.3f} |"
-        )
     lines += ["", "Most memorized (mem_IF):", ""]
     lines += [
         f"- {m['mem_if']:.4f} (subsampled {m['mem_subsampled']:.3f} ± {m['mem_subsampled_se']:.3f}), label "

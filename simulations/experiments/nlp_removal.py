@@ -18,7 +18,7 @@ import numpy as np
 
 from simulations.experiment import Context, experiment
 from simulations.experiments.memorization import mean_se
-from simulations.experiments.removal import removal_rows
+from simulations.experiments.removal import removal_table
 from simulations.nlp.problem import (
     NLPTraining,
     heads_through_store,
@@ -137,10 +137,6 @@ def report(results: dict, cfg: NLPRemoval) -> str:
         "Dev accuracy with nothing removed: "
         f"{pm_percent(f)}% (paper, test: {results['paper']['full']}%).",
         "",
-        "| removed | sentences | acc. top-memorized removed (%) | acc. random removed (%) "
-        "| memorized - random (pp, "
-        "paired) | paper: memorized / random (%) |",
-        "| --- | --- | --- | --- | --- | --- |",
     ]
     paper = results["paper"]
 
@@ -149,7 +145,11 @@ def report(results: dict, cfg: NLPRemoval) -> str:
         pm, pr = paper["memorized"].get(key), paper["random"].get(key)
         return [f"{pm} / {pr}" if pm is not None else "-"]
 
-    lines += removal_rows(results["conditions"], lambda m: [f"{100 * m['fraction']:.0f}%"], tail=published)
+    lines += removal_table(
+        ["removed", "sentences", "acc. top-memorized removed (%)", "acc. random removed (%)",
+         "memorized - random (pp, paired)", "paper: memorized / random (%)"],
+        results["conditions"], lambda m: [f"{100 * m['fraction']:.0f}%"], tail=published,
+    )  # fmt: skip
     lines.append("")
     return "\n".join(lines)
 

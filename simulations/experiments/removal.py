@@ -19,6 +19,7 @@ import numpy as np
 from simulations.estimators import memorization
 from simulations.experiment import Context, experiment
 from simulations.experiments.memorization import QUICK, mean_se, summary_of_run
+from simulations.markdown import table
 from simulations.stats import FEW_EXAMPLES, FEW_NOTE, pm_percent
 from simulations.training.problem import SubsetTraining, started, stream, train_models
 from theory._validate import check_finite, check_int
@@ -112,19 +113,21 @@ def run(cfg: Removal, ctx: Context | None = None) -> tuple[dict, dict]:
     return res, {"mem": mem, "retrain_accuracy": acc}
 
 
-def removal_rows(rows: list[dict], before, after=lambda m: [], tail=lambda m: []) -> list[str]:
-    """Table lines of a removal experiment's (memorized, random) condition pairs: ``before(m)``
-    cells, the count removed (marked ``‡`` under :data:`~simulations.stats.FEW_EXAMPLES`),
+def removal_table(
+    header: list[str], rows: list[dict], before, after=lambda m: [], tail=lambda m: []
+) -> list[str]:
+    """The table of a removal experiment's (memorized, random) condition pairs, one line per pair:
+    ``before(m)`` cells, the count removed (marked ``‡`` under :data:`~simulations.stats.FEW_EXAMPLES`),
     ``after(m)`` cells, then the two accuracies and their paired difference, in percent rounded to
-    their SE, then ``tail(m)`` cells; :data:`~simulations.stats.FEW_NOTE` below them where a row is marked."""
-    lines, few = [], False
-    for m, r in zip(rows[::2], rows[1::2], strict=True):
-        mark = " ‡" if m["removed"] < FEW_EXAMPLES else ""
-        few |= bool(mark)
-        cells = [*before(m), f"{m['removed']:,}{mark}", *after(m), pm_percent(m["accuracy"]),
-                 pm_percent(r["accuracy"]), pm_percent(m["minus_random"], sign=True), *tail(m)]  # fmt: skip
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines + ["", FEW_NOTE] if few else lines
+    their SE, then ``tail(m)`` cells; :data:`~simulations.stats.FEW_NOTE` below it where a row is marked."""
+    pairs = list(zip(rows[::2], rows[1::2], strict=True))
+    lines = table(header, (
+        [*before(m), f"{m['removed']:,}{' ‡' if m['removed'] < FEW_EXAMPLES else ''}", *after(m),
+         pm_percent(m["accuracy"]), pm_percent(r["accuracy"]), pm_percent(m["minus_random"], sign=True),
+         *tail(m)]
+        for m, r in pairs
+    ))  # fmt: skip
+    return lines + ["", FEW_NOTE] if any(m["removed"] < FEW_EXAMPLES for m, _ in pairs) else lines
 
 
 @EXPERIMENT.report
@@ -137,12 +140,13 @@ def report(results: dict, cfg: Removal) -> str:
         f"removed: {pm_percent(f)}%.",
         f"Data: {results['data_note']}.",
         "",
-        "| threshold | removed | removed (%) | acc. memorized removed (%) | acc. random removed (%) "
-        "| memorized - random (pp, paired) |",
-        "| --- | --- | --- | --- | --- | --- |",
     ]
-    lines += removal_rows(results["conditions"], lambda m: [f"{m['threshold']:g}"],
-                          lambda m: [f"{100 * m['fraction_removed']:.1f}"])  # fmt: skip
+    lines += removal_table(
+        ["threshold", "removed", "removed (%)", "acc. memorized removed (%)", "acc. random removed (%)",
+         "memorized - random (pp, paired)"],
+        results["conditions"], lambda m: [f"{m['threshold']:g}"],
+        lambda m: [f"{100 * m['fraction_removed']:.1f}"],
+    )  # fmt: skip
     if results["skipped_thresholds"]:
         lines.append(
             f"\nThresholds that remove nothing or everything, skipped: {results['skipped_thresholds']}."

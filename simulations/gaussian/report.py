@@ -5,8 +5,14 @@ can be redrawn from ``results.json`` without rerunning anything)."""
 from __future__ import annotations
 
 from simulations.gaussian.trials import findings_lines, pm
+from simulations.markdown import table
 
 __all__ = ["tail_report", "coupling_report", "dp_report"]
+
+
+def _gap_z(r: dict) -> str:
+    """The excess-minus-bound cell: mean ± SE and its z (an em dash when z is undefined)."""
+    return f"{pm(r['gap'])} ({'—' if r['z'] is None else format(r['z'], '.1f')})"
 
 
 def tail_report(results: dict, cfg=None) -> str:
@@ -18,18 +24,18 @@ def tail_report(results: dict, cfg=None) -> str:
         "(not measured for logistic regression; for the MLPs the subsampled estimate, next paragraph). "
         "Mean ± SE over trials.",
         "",
-        "| learner | test error | excess over opt | bound term | excess - bound (z) | bound at lambda = 1 "
-        "| train error | mem (singletons) | mem (rest) | acc. clusters seen once | acc. rare bin |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for r in results["settings"]:
-        z = "—" if r["z"] is None else f"{r['z']:.1f}"
-        lines.append(
-            f"| {r['learner']} | {pm(r['err'])} | {pm(r['excess'])} | {pm(r['bound'])} | "
-            f"{pm(r['gap'])} ({z}) | {pm(r['bound_points'])} | {pm(r['train_err'])} | "
-            f"{pm(r['mem_singletons'], 3)} | "
-            f"{pm(r['mem_rest'], 3)} | {pm(r['acc_singletons'], 3)} | {pm(r['acc_rare_bin'], 3)} |"
-        )
+        *table(
+            ["learner", "test error", "excess over opt", "bound term", "excess - bound (z)",
+             "bound at lambda = 1", "train error", "mem (singletons)", "mem (rest)",
+             "acc. clusters seen once", "acc. rare bin"],
+            (
+                [r["learner"], pm(r["err"]), pm(r["excess"]), pm(r["bound"]), _gap_z(r),
+                 pm(r["bound_points"]), pm(r["train_err"]), pm(r["mem_singletons"], 3),
+                 pm(r["mem_rest"], 3), pm(r["acc_singletons"], 3), pm(r["acc_rare_bin"], 3)]
+                for r in results["settings"]
+            ),
+        ),
+    ]  # fmt: skip
     ms = ref["min_separation_over_scale"]
     lo, hi = results["rare_bin"]
     lines += [
@@ -77,22 +83,20 @@ def coupling_report(results: dict, cfg=None) -> str:
         "every observed l of lambda_l tau_l errn_l; excess = err - opt(pi, F | S) (point-like opt), paired "
         "per trial. Mean ± SE over trials.",
         "",
-        f"| learner | lambda_l, l = {ls} | errn_l, l = {ls} | test error | excess over opt | bound term "
-        "| excess - bound (z) | bound at lambda = 1 | mem (singletons) | mem (rest) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for r in results["settings"]:
-        if "err" not in r:
-            lines.append(f"| {r['learner']} | {r['note']} | | | | | | | | |")
-            continue
-        lam = "; ".join(pm(v, 3) for v in r["lambda"])
-        errn = "; ".join(pm(v, 2) for v in r["errn"])
-        z = "—" if r["z"] is None else f"{r['z']:.1f}"
-        lines.append(
-            f"| {r['learner']} | {lam} | {errn} | {pm(r['err'])} | {pm(r['excess'])} | {pm(r['bound'])} | "
-            f"{pm(r['gap'])} ({z}) | {pm(r['bound_points'])} | {pm(r['mem_singletons'], 3)} | "
-            f"{pm(r['mem_rest'], 3)} |"
-        )
+    header = ["learner", f"lambda_l, l = {ls}", f"errn_l, l = {ls}", "test error", "excess over opt",
+              "bound term", "excess - bound (z)", "bound at lambda = 1", "mem (singletons)",
+              "mem (rest)"]  # fmt: skip
+    lines += table(
+        header,
+        (
+            [r["learner"], r["note"], *[""] * (len(header) - 2)] if "err" not in r
+            else [r["learner"], "; ".join(pm(v, 3) for v in r["lambda"]),
+                  "; ".join(pm(v, 2) for v in r["errn"]), pm(r["err"]), pm(r["excess"]), pm(r["bound"]),
+                  _gap_z(r), pm(r["bound_points"]), pm(r["mem_singletons"], 3), pm(r["mem_rest"], 3)]
+            for r in results["settings"]
+        ),
+    )  # fmt: skip
     th, ref, mm = results["theory"], results["reference"], results["mlp_memorization"]
     lines += [
         "",
@@ -127,6 +131,18 @@ def coupling_report(results: dict, cfg=None) -> str:
     return "\n".join(lines)
 
 
+def _dp_row(r: dict, g: list) -> list:
+    """A gaussian-dp setting's row: accuracy per group, drops, gap, the label-DP ceiling and costs."""
+    once, top, th = g[1], g[-1], r.get("theory")
+    return [
+        r["learner"], pm(r["err"]), pm(r["excess"]), *(pm(r["accuracy"][x], 3) for x in g),
+        pm(r["drop"][once], 3), pm(r["drop"][top], 3), pm(r["gap_frequent_vs_once"], 3),
+        f"{th['ceiling'][once]:.4f}" if th else "not private",
+        f"{th['cost_singletons']:.4f}; {th['cost_all_ell']:.4f}" if th else "—",
+        pm(r["mem_singletons"], 3) if "mem_singletons" in r else "—",
+    ]  # fmt: skip
+
+
 def dp_report(results: dict, cfg=None) -> str:
     g = results["groups"]
     once, top = g[1], g[-1]
@@ -136,39 +152,27 @@ def dp_report(results: dict, cfg=None) -> str:
         "noise; smallest ridge lambda; largest C) minus this setting's, paired per trial; gap = accuracy "
         f"on the most frequent group ({top}) minus on clusters {once}. Mean ± SE over trials.",
         "",
-        "| setting | test error | excess over opt | "
-        + " | ".join(f"acc. {x}" for x in g)
-        + f" | drop ({once}) | drop ({top}) | gap | label-DP ceiling ({once}) "
-        "| theory cost (singletons; all l) | mem (singletons) |",
-        "| --- " * (len(g) + 9) + "|",
     ]
-    for r in results["settings"]:
-        th = r.get("theory")
-        ceil = f"{th['ceiling'][once]:.4f}" if th else "not private"
-        cost = f"{th['cost_singletons']:.4f}; {th['cost_all_ell']:.4f}" if th else "—"
-        mem = pm(r["mem_singletons"], 3) if "mem_singletons" in r else "—"
-        lines.append(
-            f"| {r['learner']} | {pm(r['err'])} | {pm(r['excess'])} | "
-            + " | ".join(pm(r["accuracy"][x], 3) for x in g)
-            + f" | {pm(r['drop'][once], 3)} | {pm(r['drop'][top], 3)} | {pm(r['gap_frequent_vs_once'], 3)} | "
-            f"{ceil} | {cost} | {mem} |"
-        )
+    lines += table(
+        ["setting", "test error", "excess over opt", *(f"acc. {x}" for x in g), f"drop ({once})",
+         f"drop ({top})", "gap", f"label-DP ceiling ({once})", "theory cost (singletons; all l)",
+         "mem (singletons)"],
+        (_dp_row(r, g) for r in results["settings"]),
+    )  # fmt: skip
     lines += [
         "",
         "Drop from the family's reference (no noise) per group, measured (mean ± SE) against the least drop "
         "the label-DP ceiling forces, (acc. reference - ceiling)_+:",
         "",
-        "| setting | " + " | ".join(g) + " |",
-        "| --- " * (len(g) + 1) + "|",
+        *table(
+            ["setting", *g],
+            (
+                [r["learner"], *(f"{pm(r['drop'][x], 3)} / {r['theory']['min_drop'][x]:.3f}" for x in g)]
+                for r in results["settings"]
+                if r.get("theory")
+            ),
+        ),
     ]
-    for r in results["settings"]:
-        th = r.get("theory")
-        if th:
-            lines.append(
-                f"| {r['learner']} | "
-                + " | ".join(f"{pm(r['drop'][x], 3)} / {th['min_drop'][x]:.3f}" for x in g)
-                + " |"
-            )
     th, ref = results["theory"], results["reference"]
     lines += [
         "",

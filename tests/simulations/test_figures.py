@@ -98,21 +98,20 @@ def bad_legend():
     return fig
 
 
-def bad_letters():
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(7, 3))
-    for a in (a1, a2):
+def two_panels(*titles):
+    fig, axes = plt.subplots(1, 2, figsize=(7, 3))
+    for a, title in zip(axes, titles, strict=True):
         a.plot(X, X)
-        a.set_title("(a) a panel")
+        a.set_title(title)
     return fig
+
+
+def bad_letters():
+    return two_panels("(a) a panel", "(a) a panel")
 
 
 def bad_no_letter():
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(7, 3))
-    for a in (a1, a2):
-        a.plot(X, X)
-    a1.set_title("(a) lettered")
-    a2.set_title("not lettered")
-    return fig
+    return two_panels("(a) lettered", "not lettered")
 
 
 def bad_ticks():

@@ -61,6 +61,17 @@ def toy_states(n=9, d=5, seed=0):
     return rs, rng.integers(0, 2, size=n)
 
 
+def toy_head(n: int, seed: int):
+    """An attention head on ``toy_states(n)`` with a random query (seeds ``seed``, ``seed + 1``):
+    (states, labels, spec, params, padded states, mask, labels as a tensor)."""
+    rs, y = toy_states(n=n)
+    spec = AttentionHead(dim=5)
+    p0 = spec.init(torch.Generator().manual_seed(seed))
+    p0["q"] = torch.randn(5, generator=torch.Generator().manual_seed(seed + 1))
+    x, m = pad_batch(rs, np.arange(n))
+    return rs, y, spec, p0, x, m, torch.as_tensor(y)
+
+
 # ------------------------------------------------------------------ SST-2 files
 def test_sentence_rows_keeps_rows_that_are_no_span_of_another():
     rows = ["a b c .", "a b", "b c", "c .", "d e", "x a b c . y", "d e", "q"]
@@ -140,12 +151,8 @@ def test_epoch_batches_cover_every_row_once():
 # torch.func.hessian (torch 2.13) calls the deprecated torch.jit.script internally
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 def test_exact_gradients_and_hessian_match_autograd():
-    rs, y = toy_states(n=7)
-    spec = AttentionHead(dim=5)
-    p0 = spec.init(torch.Generator().manual_seed(1))
-    p0["q"] = torch.randn(5, generator=torch.Generator().manual_seed(2))
-    x, m = pad_batch(rs, np.arange(7))
-    x, yt = x.double(), torch.as_tensor(y)
+    rs, y, spec, p0, x, m, yt = toy_head(n=7, seed=1)
+    x = x.double()
     v = spec.flatten(p0).double()
 
     def L(th):
@@ -231,12 +238,7 @@ def test_damped_and_inverse_hvp():
 
 # ------------------------------------------------------------------ attribution
 def test_integrated_gradients_completeness_and_score_at_states():
-    rs, y = toy_states(n=4)
-    spec = AttentionHead(dim=5)
-    p0 = spec.init(torch.Generator().manual_seed(3))
-    p0["q"] = torch.randn(5, generator=torch.Generator().manual_seed(4))
-    x, m = pad_batch(rs, np.arange(4))
-    yt = torch.as_tensor(y)
+    rs, y, spec, p0, x, m, yt = toy_head(n=4, seed=3)
     s = torch.randn(4, spec.num_params, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
 
     def fn(z):

@@ -84,9 +84,9 @@ def test_pm_percent_scales_the_fraction_and_signs_differences():
     assert pm_percent({"mean": 0.5, "se": None}) == "50.00" and pm_percent(None) == "—"
 
 
-def test_removal_rows_mark_a_row_resting_on_few_examples():
+def test_removal_table_marks_a_row_resting_on_few_examples():
     # the example: threshold 0.9 removes 2 examples and reads +2.90 +- 0.98
-    from simulations.experiments.removal import removal_rows
+    from simulations.experiments.removal import removal_table
 
     acc = {"mean": 0.9, "se": 0.01}
     rows = [
@@ -95,11 +95,16 @@ def test_removal_rows_mark_a_row_resting_on_few_examples():
         {"threshold": 0.9, "removed": 2, "accuracy": acc, "minus_random": {"mean": 0.029, "se": 0.0098}},
         {"threshold": 0.9, "removed": 2, "accuracy": acc},
     ]
-    lines = removal_rows(rows, lambda m: [f"{m['threshold']:g}"])
-    assert lines[0] == "| 0.5 | 300 | 90.0 ± 1.0 | 90.0 ± 1.0 | -2.0 ± 0.5 |"
-    assert lines[1] == "| 0.9 | 2 ‡ | 90.0 ± 1.0 | 90.0 ± 1.0 | +2.9 ± 1.0 |"
+    header = ["t", "removed", "mem", "random", "diff"]
+    lines = removal_table(header, rows, lambda m: [f"{m['threshold']:g}"])
+    assert lines[:2] == ["| t | removed | mem | random | diff |", "| --- | --- | --- | --- | --- |"]
+    assert lines[2] == "| 0.5 | 300 | 90.0 ± 1.0 | 90.0 ± 1.0 | -2.0 ± 0.5 |"
+    assert lines[3] == "| 0.9 | 2 ‡ | 90.0 ± 1.0 | 90.0 ± 1.0 | +2.9 ± 1.0 |"
     assert lines[-1] == FEW_NOTE and "fewer than 20 examples" in FEW_NOTE
-    assert removal_rows(rows[:2], lambda m: []) == ["| 300 | 90.0 ± 1.0 | 90.0 ± 1.0 | -2.0 ± 0.5 |"]
+    lines = removal_table(header[1:], rows[:2], lambda m: [])
+    assert lines[2:] == ["| 300 | 90.0 ± 1.0 | 90.0 ± 1.0 | -2.0 ± 0.5 |"]
+    with pytest.raises(ValueError, match="row 0 has 4 cells, the header 5"):
+        removal_table(header, rows, lambda m: [])
 
 
 def test_beyond_noise_is_a_poisson_z_with_its_conclusion():

@@ -37,16 +37,23 @@ def test_simulation_of_a_local_learner_meets_the_theory_within_4_se():
         tailmem.simulate_feldman(tailmem.zipf(10), 10, learners="memorize-all")
 
 
-@pytest.fixture(scope="module")
-def planted():
-    # 600 digits, 12 labels flipped to another class; a wide MLP that can fit them
+def flipped_digits(n: int, flips: int, seed: int):
+    """The first ``n`` sklearn digits with ``flips`` labels moved to another class (seed ``seed``):
+    (digits, x, y, the flipped indices)."""
     from sklearn.datasets import load_digits
 
     d = load_digits()
-    x, y = d.data[:600], d.target[:600].copy()
-    rng = np.random.default_rng(0)
-    flip = rng.choice(600, 12, replace=False)
-    y[flip] = (y[flip] + 1 + rng.integers(0, 9, 12)) % 10
+    x, y = d.data[:n], d.target[:n].copy()
+    rng = np.random.default_rng(seed)
+    flip = rng.choice(n, flips, replace=False)
+    y[flip] = (y[flip] + 1 + rng.integers(0, 9, flips)) % 10
+    return d, x, y, flip
+
+
+@pytest.fixture(scope="module")
+def planted():
+    # 600 digits, 12 labels flipped to another class; a wide MLP that can fit them
+    d, x, y, flip = flipped_digits(600, 12, seed=0)
     res = tailmem.memorization(x, y, d.data[1500:], d.target[1500:], models=64, epochs=30, hidden=(256,),
                                lr=0.05, progress=False)  # fmt: skip
     return res, flip
@@ -164,14 +171,9 @@ def test_your_module_trained_as_a_batch_equals_one_at_a_time():
 
 
 def test_memorization_with_your_module_finds_the_flipped_labels():
-    from sklearn.datasets import load_digits
     from torch import nn
 
-    d = load_digits()
-    x, y = d.data[:400], d.target[:400].copy()
-    rng = np.random.default_rng(5)
-    flip = rng.choice(400, 8, replace=False)
-    y[flip] = (y[flip] + 1 + rng.integers(0, 9, 8)) % 10
+    _, x, y, flip = flipped_digits(400, 8, seed=5)
 
     def wide():
         return nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 10))
