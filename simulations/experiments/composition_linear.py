@@ -43,7 +43,7 @@ from simulations.composition import fit_constant
 from simulations.composition.features import ALPHA_MAX
 from simulations.composition.sweep import learner_names, point_arrays, summarize
 from simulations.experiment import Context, experiment
-from simulations.markdown import table
+from simulations.markdown import cell, table
 from simulations.stats import pm
 from theory._validate import check_finite, check_int
 
@@ -173,10 +173,6 @@ def _mn(r: dict, q: str) -> str:
     return _f(r["learners"]["min-norm"][q])
 
 
-def _g(x: float | None) -> str:
-    return "—" if x is None else f"{x:.3f}"
-
-
 def claims(cfg: CompositionLinear, rows: dict, sweeps: dict, fit: dict, shape: dict) -> list[dict]:
     """Each [summary] claim of docs/references.md §4 beside the measurement that speaks to it (text only;
     the judgement is left to the reader of the report)."""
@@ -223,8 +219,9 @@ def claims(cfg: CompositionLinear, rows: dict, sweeps: dict, fit: dict, shape: d
             if C is None
             else f"one fitted C = {C:.3g}: loss / (C rate) from {fit['ratio_min']:.3g} to "
             f"{fit['ratio_max']:.3g} over alpha > 1 (log RMSE {fit['log_rmse']:.3f}); slope in ln n "
-            f"{_g(shape['n_slope_measured'])} (rate {_g(shape['n_slope_rate'])}); slope in ln ln d "
-            f"{_g(shape['d_slope_measured'])} (rate {_g(shape['d_slope_rate'])})",
+            f"{cell(shape['n_slope_measured'], '.3f')} (rate {cell(shape['n_slope_rate'], '.3f')}); "
+            f"slope in ln ln d {cell(shape['d_slope_measured'], '.3f')} "
+            f"(rate {cell(shape['d_slope_rate'], '.3f')})",
         }
     )
     first = sorted((rows[k] for k in sweeps["alpha"][f"{cfg.sigmas[0]:g}"]), key=lambda r: r["alpha"])
@@ -376,7 +373,7 @@ def report(results: dict, cfg: CompositionLinear) -> str:
         f"Recovered: |error| <= {results['recover_tol']:g} |beta*_i|. Mean ± SE over runs.",
         "",
         "Rate s (ln^2 d / (n s))^(1 - 1/alpha) times ONE fitted constant C = "
-        + ("—" if C is None else f"{C:.4g}")
+        + cell(C, ".4g")
         + f" ({fit['method']}"
         + (
             ""
@@ -396,7 +393,7 @@ def report(results: dict, cfg: CompositionLinear) -> str:
             f"{r['alpha']:g}", f"{r['sigma']:g}", r["n"], r["d"], f"{r['s']:g}", r["k"],
             f"{r['mean_active']:.2f}", pmg(r["examples_with_tail_ge2"], 3), pmg(mn["id"]),
             f"{pmg(mn['id_tail_unseen'])} ({r['unseen_tail_loss_expected']:.4g})",
-            "—" if r["fitted_rate"] is None else f"{r['fitted_rate']:.4g}",
+            cell(r["fitted_rate"], ".4g"),
             pmg(mn["ood_seen"]), pmg(mn["ood_once"]), pmg(mn["ood_unseen"]),
             pmg(mn["recovered_tail_once"], 3), f"{pmg(bid)} ({best})", pmg(rood),
         ]  # fmt: skip
@@ -432,17 +429,14 @@ def report(results: dict, cfg: CompositionLinear) -> str:
     g = main["gd"]
     sh = results["shape"]
 
-    def f3(x):
-        return "—" if x is None else f"{x:.3f}"
-
     lines += [
         "",
         f"Gradient descent from zero (step 1/w_max): {g['steps_median']:.3g} steps (median; max "
         f"{g['steps_max']:.3g}) certify relative distance {g['tol']:g} to pinv(X) y; measured largest "
         f"distance {g['rel_dist_max']:.2g}.",
-        f"Shape: slope of ln ID loss on ln n = {f3(sh['n_slope_measured'])} "
-        f"(rate: {f3(sh['n_slope_rate'])}); "
-        f"on ln ln d = {f3(sh['d_slope_measured'])} (rate: {f3(sh['d_slope_rate'])}).",
+        f"Shape: slope of ln ID loss on ln n = {cell(sh['n_slope_measured'], '.3f')} "
+        f"(rate: {cell(sh['n_slope_rate'], '.3f')}); "
+        f"on ln ln d = {cell(sh['d_slope_measured'], '.3f')} (rate: {cell(sh['d_slope_rate'], '.3f')}).",
         "",
     ]
     lines += [

@@ -21,7 +21,7 @@ from simulations.experiment import Context, experiment
 from simulations.experiments.feldman_examples import PUBLISHED_DISPARATE
 from simulations.feldman import LabelPrior, parse_learner
 from simulations.feldman.simulate import simulate
-from simulations.markdown import table
+from simulations.markdown import cell, table
 from theory._validate import check_finite, check_int, check_prob
 
 __all__ = ["FeldmanBound", "QUICK", "run", "report", "theory_cost"]
@@ -406,7 +406,7 @@ def report(results: dict, cfg: FeldmanBound) -> str:
         (
             [r["learner"], f"{r['err']:.5f} ± {r['err_se']:.5f}", f"{r['excess']:.5f} ± {r['excess_se']:.5f}",
              f"{r['bound_terms']:.5f} ± {r['bound_terms_se']:.5f}",
-             "—" if r["theory"] is None else f"{r['theory']:.5f}", f"{r['mem_avg']:.4f}",
+             cell(r["theory"], ".5f"), f"{r['mem_avg']:.4f}",
              f"{r['gen_gap']:.4f} ± {r['gen_gap_se']:.4f}", f"{r['mem_max_overall']:.3f}"]
             for r in results["main"]
         ),
@@ -423,9 +423,9 @@ def report(results: dict, cfg: FeldmanBound) -> str:
          "published"],
         (
             [r["subgroup"], f"{r['N']:,}", f"{r['n']:,}", f"{r['opt']:.5f} ± {r['opt_se']:.5f}",
-             f"{r['opt_theory']:.5f}", "—" if r["opt_published"] is None else f"{r['opt_published']:.4f}",
+             f"{r['opt_theory']:.5f}", cell(r["opt_published"], ".4f"),
              f"{r['cost']:.5f} ± {r['cost_se']:.5f}", f"{r['cost_theory']:.5f}",
-             "—" if r["cost_published"] is None else f"{r['cost_published']:.4f}"]
+             cell(r["cost_published"], ".4f")]
             for r in results["disparate"]
         ),
     )  # fmt: skip

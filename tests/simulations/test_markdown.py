@@ -9,7 +9,8 @@ from simulations.runner import MAX_TABLE_COLUMNS, narrow_tables
 
 
 def test_table_writes_header_rule_and_rows():
-    assert table(["a", "b"], [[1, "x"], ["", 2.5]]) == ["| a | b |", "| --- | --- |", "| 1 | x |", "|  | 2.5 |"]
+    lines = table(["a", "b"], [[1, "x"], ["", 2.5]])
+    assert lines == ["| a | b |", "| --- | --- |", "| 1 | x |", "|  | 2.5 |"]
     assert table(["only"]) == ["| only |", "| --- |"]
 
 
