@@ -1,7 +1,8 @@
 """The experiment contract, for every registered experiment at a tiny size.
 
 One test per experiment checks what the contract of :mod:`simulations.experiment` promises:
-the run writes results, arrays and figures; ``tailmem redraw`` rebuilds the same figures and
+the run writes results, arrays and figures, and records exactly the named streams it draws;
+``tailmem redraw`` rebuilds the same figures and
 changes nothing else; a run killed after its first finished piece (a checkpoint piece or a
 model-store batch) resumes to results equal, bit for bit, to the uninterrupted run's. Expected
 values come from the uninterrupted run itself (the contract is an equality). Then the services:
@@ -12,11 +13,13 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from simulations import experiment as experiment_module
 from simulations import runner
 from simulations.cli import main
 from simulations.experiment import Context, checkpoint_ident, spawned_stream, stream_seed
@@ -193,6 +196,21 @@ def _kill_after_first_piece(monkeypatch):
     return done
 
 
+def _spawned_streams_drawn(monkeypatch) -> set[str]:
+    """The names of the :func:`spawned_stream` streams the run draws from now on (every module that
+    imported it draws through a recording copy), to hold against those it records."""
+    drawn, real = set(), experiment_module.spawned_stream
+
+    def recording(seed, names, name):
+        drawn.add(name)
+        return real(seed, names, name)
+
+    for module in list(sys.modules.values()):
+        if module is not experiment_module and getattr(module, "spawned_stream", None) is real:
+            monkeypatch.setattr(module, "spawned_stream", recording)
+    return drawn
+
+
 # keys that describe the run rather than its results: how long it took, what it trained now
 # and where its model stores are (each run of this test has its own folder)
 RUN_FACTS = ("seconds", "per_second", "wall", "trained_now", "retrained_now", "store")
@@ -222,7 +240,12 @@ SLOW = {"nlp-memorization", "nlp-removal", "nlp-attribution"}
 def test_run_redraw_and_resume_after_a_kill(name, tmp_path, monkeypatch):
     exp, cfg = _config(name, tmp_path)
     clean = tmp_path / "clean" / name
-    doc, figures = run_experiment(exp, cfg, clean, command="test", progress=False)
+    with monkeypatch.context() as m:
+        drawn = _spawned_streams_drawn(m)
+        doc, figures = run_experiment(exp, cfg, clean, command="test", progress=False)
+    # every stream drawn by name is recorded in results.json, and every one recorded was drawn
+    recorded = {k for k in doc["streams"] if k in drawn or " " not in k}
+    assert drawn <= set(doc["streams"]) and (not drawn or recorded == drawn), (sorted(drawn), doc["streams"])
     assert figures and all((clean / f).stat().st_size > 1000 for f in figures)
     # redraw: the same figure files, results.json untouched
     before_doc = (clean / "results.json").read_bytes()
