@@ -60,8 +60,9 @@ def load_cifar10(data_dir: str | os.PathLike[str] | None = None, *, limit: int |
     """CIFAR-10 as uint8 images (n, 32, 32, 3), channels last, and int64 labels in 0..9.
 
     ``limit``, if given, keeps the first ``limit`` images (official order) of each split and reads
-    only the files they need, for tests and quick runs. The arrays are read-only: the last
-    datasets loaded are kept in the process and returned again while their files are unchanged.
+    only the files they need, for tests and quick runs. The arrays are read-only: the datasets
+    loaded last, up to :data:`KEEP_BYTES`, are kept in the process and returned again while their
+    files are unchanged.
     See the module docstring for the two layouts; ``Dataset.note`` states which one was read
     and how the test split was formed.
     """
@@ -73,16 +74,23 @@ def load_cifar10(data_dir: str | os.PathLike[str] | None = None, *, limit: int |
         return _LOADED[key]
     batches = root / "cifar-10-batches-py"
     data = _load_batches(batches, limit) if batches.is_dir() else _load_png_zips(root, limit)
-    for a in (data.x_train, data.y_train, data.x_test, data.y_test):
+    arrays = (data.x_train, data.y_train, data.x_test, data.y_test)
+    for a in arrays:
         a.flags.writeable = False  # shared by every later call: nobody may change it
-    while len(_LOADED) >= KEEP_LOADED:
-        del _LOADED[next(iter(_LOADED))]  # the least recently used
     _LOADED[key] = data
+    # the least recently used go first, by bytes: small loads (a few images, a test's fake
+    # batches) must not push out a whole decoded CIFAR-10, which a count of datasets would do
+    while sum(_nbytes(d) for d in _LOADED.values()) > KEEP_BYTES and len(_LOADED) > 1:
+        del _LOADED[next(iter(_LOADED))]
     return data
 
 
+def _nbytes(data: Dataset) -> int:
+    return sum(a.nbytes for a in (data.x_train, data.y_train, data.x_test, data.y_test))
+
+
 _LOADED: dict = {}
-KEEP_LOADED = 3  # datasets kept decoded in the process (150 MB for all of CIFAR-10)
+KEEP_BYTES = 2 * 154_000_000  # decoded datasets kept in the process: two whole CIFAR-10s (154 MB each)
 
 
 def _stamp(root: Path) -> tuple:

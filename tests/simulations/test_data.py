@@ -252,7 +252,7 @@ def test_restricted_unpickler_reads_numpy_and_containers(protocol):
 
 def test_malicious_cifar_batch_is_refused(tmp_path):
     folder = tmp_path / "cifar-10-batches-py"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     marker = tmp_path / "marker"
     (folder / "data_batch_1").write_bytes(pickle.dumps({b"data": _Shell(marker), b"labels": [0]}))
     with pytest.raises(ValueError, match="refused global") as info:
@@ -265,7 +265,7 @@ def test_malicious_cifar_batch_is_refused(tmp_path):
 
 def _fake_batches(folder: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Official-layout batches of ``n`` images each; returns all images (channels last) and labels."""
-    folder.mkdir()
+    folder.mkdir(parents=True)
     rng = np.random.default_rng(1)
     images = rng.integers(0, 256, (6 * n, 32, 32, 3), dtype=np.uint8)
     labels = rng.integers(0, 10, 6 * n)
@@ -302,6 +302,26 @@ def test_cifar10_is_kept_decoded_until_a_file_changes(tmp_path):
     again = load_cifar10(tmp_path)
     assert again is not first and again.x_train.shape == (36, 32, 32, 3)
     np.testing.assert_array_equal(again.y_train[:8], (labels[:8] + 1) % 10)
+
+
+def test_small_loads_do_not_push_a_large_one_out(tmp_path, monkeypatch):
+    # the budget is in bytes (here 100 images): a 42-image set stays while four 6-image ones come
+    # (a count of 3 datasets evicted a whole decoded CIFAR-10 after 3 small test loads); two more
+    # large ones push it out, the least recently used going first
+    import simulations.data.cifar10 as cifar10_module
+
+    monkeypatch.setattr(cifar10_module, "_LOADED", {})
+    monkeypatch.setattr(cifar10_module, "KEEP_BYTES", 100 * (3072 + 8))
+    _fake_batches(tmp_path / "big" / "cifar-10-batches-py", n=7)
+    big = load_cifar10(tmp_path / "big")
+    for k in range(4):
+        _fake_batches(tmp_path / f"small{k}" / "cifar-10-batches-py", n=1)
+        load_cifar10(tmp_path / f"small{k}")
+    assert load_cifar10(tmp_path / "big") is big
+    for k in (2, 3):
+        _fake_batches(tmp_path / f"big{k}" / "cifar-10-batches-py", n=7)
+        load_cifar10(tmp_path / f"big{k}")
+    assert load_cifar10(tmp_path / "big") is not big
 
 
 @pytest.mark.parametrize(
