@@ -8,6 +8,7 @@ name and renamed into place, so a crash never leaves half a result.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import importlib.metadata
@@ -33,6 +34,7 @@ __all__ = [
     "package_version",
     "git_revision",
     "provenance",
+    "cpu_provenance",
     "atomic_write_text",
     "atomic_write_json",
     "to_jsonable",
@@ -100,8 +102,33 @@ def provenance() -> dict:
         "numpy": np.__version__,
         "torch": _installed("torch"),
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+        "cpu": cpu_provenance(),
         "threads": thread_provenance(),
     }
+
+
+def cpu_provenance() -> dict:
+    """The processor and the vector instructions the float kernels ran with.
+
+    Kernels built for AVX-512 and for AVX2 round differently, and a training run of many epochs
+    carries such last-bit differences into its numbers (measured: composition-nets' 30-epoch
+    table, first run on an AVX-512 machine, differs within its SEs from the same code on an AVX2
+    one, which reproduces itself bit for bit; docs/composition.md). ``torch_capability`` is
+    torch's kernel choice, recorded where torch ran.
+    """
+    model, flags = "unknown", set()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+                break
+    torch = sys.modules.get("torch")
+    capability = torch.backends.cpu.get_cpu_capability() if torch is not None else None
+    vector = sorted(flags & {"avx2", "avx512f", "avx512_bf16", "avx512_vnni", "fma"})
+    return {"model": model, "vector": vector, "torch_capability": capability}
 
 
 def to_jsonable(obj):
