@@ -35,7 +35,7 @@ from simulations.results import (
 )
 from theory._validate import check_int
 
-__all__ = ["ModelStore", "config_hash", "batch_checksum", "STORE_FORMAT"]
+__all__ = ["ModelStore", "config_hash", "batch_checksum", "training_progress", "STORE_FORMAT"]
 
 # config.json "format": 2 = every batch carries a checksum of its contents (stores written
 # before it have no "format" and batches without one, which are read as they are)
@@ -45,6 +45,15 @@ STORE_FORMAT = 2
 def batch_checksum(correct_train: np.ndarray, correct_test: np.ndarray) -> str:
     """SHA-256 of a batch's two arrays: dtype, shape and bytes of each, in order."""
     return array_digest(correct_train, correct_test, length=None)
+
+
+def training_progress(done: int, total: int, trained_now: int, seconds: float) -> str:
+    """The progress line of a store being filled (every trainer of a store logs this one): models
+    ``done`` of ``total``, the rate of the ``trained_now`` models of this session, and the time
+    the rest takes at that rate."""
+    rate = trained_now / seconds if seconds > 0 else float("inf")
+    left = (total - done) / rate if rate > 0 else float("inf")
+    return f"models {done}/{total} trained ({rate:.1f} models/s, about {left:.0f} s left)"
 
 
 def config_hash(config: dict) -> str:

@@ -41,7 +41,7 @@ from simulations.nlp.hessian import loss_hessian, per_example_gradients
 from simulations.nlp.influence import damped, influence_memorization, inverse_hvp
 from simulations.nlp.sst2 import SST2, load_sst2
 from simulations.results import LOCATION_FIELDS, atomic_savez, read_npz
-from simulations.store import config_hash
+from simulations.store import config_hash, training_progress
 from theory._validate import check_finite, check_int
 
 __all__ = [
@@ -356,7 +356,6 @@ def heads_through_store(
         pd = head_probabilities(params, prob.dev)[:, np.arange(len(prob.y_dev)), prob.y_dev]
         store.save(a, b, pt, pd)
         done += b - a
-        rate = done / (time.perf_counter() - t0)
-        log(f"{name}: models {store.t - todo + done}/{store.t} ({rate:.1f} models/s)")
+        log(f"{name}: " + training_progress(store.t - todo + done, store.t, done, time.perf_counter() - t0))
     _, pt, pd = store.load()
     return pt, pd, str(folder), todo, time.perf_counter() - t0

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from simulations.backends import LOCAL, Backend, map_batches
-from simulations.store import ModelStore
+from simulations.store import ModelStore, training_progress
 from simulations.training.engine import correctness_batched, train_batched
 from simulations.training.models import ModelSpec
 from theory._validate import check_int
@@ -115,12 +115,7 @@ def train_into_store(
         store.save(start, end, ct, cs)
         trained += end - start
         if log is not None:
-            rate = trained / (time.perf_counter() - t0)
-            left = (todo - trained) / rate
-            log(
-                f"models {done_before + trained}/{store.t} trained ({rate:.1f} models/s, "
-                f"about {left:.0f} s left)"
-            )
+            log(training_progress(done_before + trained, store.t, trained, time.perf_counter() - t0))
 
     map_batches(unit, problem, items, save, backend=backend)
     return trained

@@ -123,3 +123,11 @@ def test_binary_results_stored_as_uint8_and_probabilities_as_float32(tmp_path):
     np.testing.assert_array_equal(cs[5:], probs[1])
     with pytest.raises(ValueError, match="NaN"):
         s.save(0, 5, np.full((5, 6), np.nan), binary[1])
+
+
+def test_training_progress_line():
+    # 30 models in 12 s: 2.5 models/s, 8 left -> 3.2 s
+    from simulations.store import training_progress
+
+    assert training_progress(42, 50, 30, 12.0) == "models 42/50 trained (2.5 models/s, about 3 s left)"
+    assert training_progress(0, 50, 0, 5.0) == "models 0/50 trained (0.0 models/s, about inf s left)"
