@@ -41,6 +41,8 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 __all__ = [
     "THREADS_ENV",
@@ -55,6 +57,7 @@ __all__ = [
     "thread_provenance",
     "group_workers",
     "use_group_workers",
+    "on_threads",
 ]
 
 THREADS_ENV = "TAILMEM_THREADS"
@@ -211,3 +214,14 @@ def use_group_workers(n: int):
         yield n
     finally:
         _GROUP_WORKERS["value"] = old
+
+
+def on_threads(fn: Callable[[object], None], items: Iterable, workers: int) -> None:
+    """``fn(item)`` for every item, on ``workers`` threads (at least 1); returns when all are done
+    and raises the first error. For independent pieces that write their own part of a result
+    (row chunks of features, rows of a neighbour search, one model each): each piece's arithmetic
+    is the same whichever thread runs it, so the result does not depend on ``workers``. (Batched
+    training has its own :func:`~simulations.training.engine` pool, which also stops the other
+    groups at their next step when one fails.)"""
+    with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
+        list(pool.map(fn, items))

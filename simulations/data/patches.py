@@ -140,14 +140,10 @@ def encode(
                 cols += [q.sum(dim=(2, 3)) for q in quads]
             out[a : a + chunk] = torch.cat(cols, dim=1).numpy()
 
-    # chunks are independent: side by side on group_workers threads (torch releases the GIL), each
-    # chunk's arithmetic the same whichever thread runs it
-    from concurrent.futures import ThreadPoolExecutor
+    # chunks are independent: side by side on group_workers threads (torch releases the GIL)
+    from simulations.threads import group_workers, on_threads
 
-    from simulations.threads import group_workers
-
-    with ThreadPoolExecutor(max_workers=max(1, group_workers())) as pool:
-        list(pool.map(one_chunk, range(0, n, chunk)))
+    on_threads(one_chunk, range(0, n, chunk), group_workers())
     return out
 
 

@@ -13,10 +13,9 @@ proxies that cost one training run or none; two are computed here:
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
+from simulations.threads import on_threads
 from theory._validate import check_finite, check_int
 
 __all__ = ["learning_speed", "same_label_fraction"]
@@ -47,8 +46,7 @@ def same_label_fraction(
         near = np.argpartition(d, k - 1, axis=1)[:, :k]
         out[a:b] = (y[near] == y[a:b, None]).mean(axis=1)
 
-    with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
-        list(pool.map(one, range(0, n, chunk)))
+    on_threads(one, range(0, n, chunk), workers)
     return out
 
 

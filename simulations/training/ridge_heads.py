@@ -24,11 +24,11 @@ Cost per head: about :math:`2\min(|S|, n-|S|)(k+1)^2` flops for the Gram matrix,
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
+from simulations.threads import on_threads
 from theory._validate import check_finite, check_int
 
 __all__ = ["RidgeBasis", "ridge_basis", "ridge_head", "ridge_heads", "calibrate_beta", "label_probability"]
@@ -190,6 +190,5 @@ def ridge_heads(
         if on_done is not None:
             on_done(1)
 
-    with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
-        list(pool.map(one, range(t)))
+    on_threads(one, range(t), workers)
     return out

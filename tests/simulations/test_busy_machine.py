@@ -152,3 +152,19 @@ def test_gpu_command_logic_at_toy_size_on_the_cpu(tmp_path):
     assert saved["device"] == "cpu" and "a logic check only" in saved["device_name"]
     table = (tmp_path / "g" / "gpu.md").read_text()
     assert "projected (not measured)" in table and table.count("\n| ") == 6  # header, rule, four steps
+
+
+def test_on_threads_does_every_piece_whatever_the_workers_and_raises_the_first_error():
+    from simulations.threads import on_threads
+
+    for workers in (0, 1, 3):
+        out = [0] * 10
+        on_threads(lambda i, out=out: out.__setitem__(i, i * i), range(10), workers)
+        assert out == [i * i for i in range(10)]
+
+    def fail_at_4(i):
+        if i == 4:
+            raise ValueError("piece 4 failed")
+
+    with pytest.raises(ValueError, match="piece 4 failed"):
+        on_threads(fail_at_4, range(10), 2)
