@@ -411,16 +411,8 @@ def run(cfg: CScores, ctx: Context | None = None) -> tuple[dict, dict]:
     full_seconds = time.perf_counter() - t0
 
     ratios = sorted(set(cfg.ratios) | {cfg.ratio})
-    bar = ctx.progress(sum(cfg.models_at(r) for r in ratios), "ridge heads")
-    heads, main_seconds = _heads(ctx, cfg, basis, y_train, y_test, cfg.ratio, beta=beta, full=True, bar=bar)
-    by_ratio, seconds = {}, {f"{cfg.ratio:g}": main_seconds}
-    for r in ratios:
-        if r == cfg.ratio:
-            continue
-        by_ratio[r], seconds[f"{r:g}"] = _heads(
-            ctx, cfg, basis, y_train, y_test, r, beta=beta, full=False, bar=bar
-        )
-    bar.close()
+    heads, by_ratio, seconds = _heads_by_ratio(cfg, ctx, basis, y_train, y_test, ratios, beta)
+    main_seconds = seconds[f"{cfg.ratio:g}"]
     mem = memorization(heads["correct_train"], heads["masks"])
     mem_soft = memorization(heads["prob_train"], heads["masks"])
     # the estimate's own noise: the held-out estimate at `ratio` from each half of its heads
@@ -441,22 +433,7 @@ def run(cfg: CScores, ctx: Context | None = None) -> tuple[dict, dict]:
         ses = np.stack([by_ratio[r][kind].se for r in averaged])
         cs[kind] = (vals.mean(axis=0), np.sqrt((ses**2).sum(axis=0)) / len(averaged))
 
-    # proxies, each timed
-    cost = {}
-    t0 = time.perf_counter()
-    speed = learning_speed(
-        basis.z_train[:, :-1],
-        y_train,
-        classes=10,
-        epochs=cfg.speed_epochs,
-        lr=cfg.speed_lr,
-        batch_size=cfg.speed_batch,
-        seed=int(ctx.stream("learning-speed").generate_state(1)[0]),
-    )
-    cost["learning_speed"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    density = same_label_fraction(basis.z_train[:, :-1], y_train, k=cfg.neighbours, workers=group_workers())
-    cost["same_label_fraction"] = time.perf_counter() - t0
+    speed, density, cost = _proxies(cfg, ctx, basis, y_train)
     cost["full_model_confidence"] = full_seconds
     all_seconds = sum(seconds.values())
     cost.update(
@@ -551,6 +528,42 @@ def run(cfg: CScores, ctx: Context | None = None) -> tuple[dict, dict]:
         "pair_test_x": data.x_test[te[shown[:, 1]]],
     }
     return res, arrays
+
+
+def _heads_by_ratio(cfg: CScores, ctx: Context, basis, y_train, y_test, ratios: list, beta: float):
+    """The subset heads at every ratio: (the heads at ``cfg.ratio``, kept whole; the held-out
+    estimates at the other ratios; seconds by ratio)."""
+    bar = ctx.progress(sum(cfg.models_at(r) for r in ratios), "ridge heads")
+    heads, main_seconds = _heads(ctx, cfg, basis, y_train, y_test, cfg.ratio, beta=beta, full=True, bar=bar)
+    by_ratio, seconds = {}, {f"{cfg.ratio:g}": main_seconds}
+    for r in ratios:
+        if r != cfg.ratio:
+            by_ratio[r], seconds[f"{r:g}"] = _heads(
+                ctx, cfg, basis, y_train, y_test, r, beta=beta, full=False, bar=bar
+            )
+    bar.close()
+    return heads, by_ratio, seconds
+
+
+def _proxies(cfg: CScores, ctx: Context, basis, y_train) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The two cheap proxies, each timed: learning speed and the same-label fraction of the
+    nearest neighbours, on the basis features; returns them and their cost in seconds."""
+    cost = {}
+    t0 = time.perf_counter()
+    speed = learning_speed(
+        basis.z_train[:, :-1],
+        y_train,
+        classes=10,
+        epochs=cfg.speed_epochs,
+        lr=cfg.speed_lr,
+        batch_size=cfg.speed_batch,
+        seed=int(ctx.stream("learning-speed").generate_state(1)[0]),
+    )
+    cost["learning_speed"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    density = same_label_fraction(basis.z_train[:, :-1], y_train, k=cfg.neighbours, workers=group_workers())
+    cost["same_label_fraction"] = time.perf_counter() - t0
+    return speed, density, cost
 
 
 def _pct(d: dict) -> str:

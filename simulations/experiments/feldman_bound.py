@@ -228,169 +228,119 @@ def run(cfg: FeldmanBound, ctx: Context | None = None) -> tuple[dict, dict]:
     """All sweeps. Returns (JSON-ready results, arrays); each finished sweep point is a
     checkpoint piece of ``ctx``, reused by a re-run."""
     ctx = ctx or Context.for_config(cfg)
-    m = cfg.classes
-    uniform = LabelPrior(m)
-    n_points = (
-        1
-        + len(cfg.ratios)
-        + len(cfg.exponents)
-        + len(cfg.gammas)
-        + len(cfg.epsilons)
-        + len(cfg.noises)
-        + 2
-        + 3
-    )
-    bar = ctx.progress(n_points * cfg.trials, "feldman-bound trials")
-    progress = bar.update
-    out: dict = {}
-    arrays: dict = {}
+    sweeps = (cfg.ratios, cfg.exponents, cfg.gammas, cfg.epsilons, cfg.noises)
+    sweep_points = 1 + sum(map(len, sweeps)) + 2 + 3  # main, the sweeps, 2 label priors, 3 subgroups
+    bar = ctx.progress(sweep_points * cfg.trials, "feldman-bound trials")
+
+    def point(prior, n: int, labels: LabelPrior, learners, tag: str) -> tuple[list[dict], dict]:
+        return _point(cfg, prior, n, labels, learners, tag, bar.update, ctx)
+
     main_prior = theory.zipf(cfg.N, cfg.exponent)
-    # the main point: every learner, plus its frequency-bin accuracy and errn by count
-    rows, sums = _point(cfg, main_prior, cfg.n, uniform, cfg.learners, "main", progress, ctx)
-    out["main"] = rows
-    out["main_opt_theory"] = theory.opt_error(main_prior, cfg.n, m, variant=cfg.variant).value
-    arrays["bin_edges"] = sums["bin_edges"]
-    arrays["tau"] = sums["tau"]
+    out, arrays = _main_point(cfg, point, main_prior)
+    out |= _sweeps(cfg, point, main_prior)
+    arrays.update(theory_curves(cfg, main_prior))
+    out["label_priors"] = _label_priors(cfg, point, main_prior)
+    out["disparate"] = _disparate(cfg, point)
+    bar.close()
+    out["bound_check"] = _bound_check(out)
+    return out, arrays
+
+
+def _main_point(cfg: FeldmanBound, point, main_prior) -> tuple[dict, dict]:
+    """The main point: every learner, plus its frequency-bin accuracy and errn by count."""
+    rows, sums = point(main_prior, cfg.n, LabelPrior(cfg.classes), cfg.learners, "main")
+    out = {"main": rows,
+           "main_opt_theory": theory.opt_error(main_prior, cfg.n, cfg.classes, variant=cfg.variant).value}
     idx = range(len(cfg.learners))
-    arrays["learners"] = np.array([parse_learner(s).name for s in cfg.learners])
-    arrays["acc_by_bin"] = np.stack(
-        [sums[f"L{i}_acc_sum"] / np.maximum(sums[f"L{i}_acc_count"], 1) for i in idx]
-    )
-    arrays["points_by_bin"] = sums["L0_acc_count"] / cfg.trials
-    arrays["points_in_bin_all_trials"] = sums["L0_acc_count"]  # for the binomial SE of acc_by_bin
+    arrays = {
+        "bin_edges": sums["bin_edges"],
+        "tau": sums["tau"],
+        "learners": np.array([parse_learner(s).name for s in cfg.learners]),
+        "acc_by_bin": np.stack([sums[f"L{i}_acc_sum"] / np.maximum(sums[f"L{i}_acc_count"], 1) for i in idx]),
+        "points_by_bin": sums["L0_acc_count"] / cfg.trials,
+        "points_in_bin_all_trials": sums["L0_acc_count"],  # for the binomial SE of acc_by_bin
+    }
     for q in ("errn", "errn_conf", "mem_by_ell", "examples_by_ell", "num_points_by_ell"):
         arrays[q] = np.stack([sums[f"L{i}_{q}"] / cfg.trials for i in idx])
-    # sweeps over n / N and the exponent (all learners)
-    out["ratio_sweep"] = []
+    return out, arrays  # fmt: skip
+
+
+def _sweeps(cfg: FeldmanBound, point, main_prior) -> dict[str, list[dict]]:
+    """The sweeps over n / N and the exponent (all learners), and over gamma, epsilon and the
+    label noise (the learners each one concerns), with the theory beside the epsilon and noise rows."""
+    uniform, m = LabelPrior(cfg.classes), cfg.classes
+    out: dict[str, list[dict]] = {"ratio_sweep": [], "exponent_sweep": [], "gamma_sweep": [],
+                                  "epsilon_sweep": [], "noise_sweep": []}  # fmt: skip
     for r in cfg.ratios:
         n = max(2, round(r * cfg.N))
-        out["ratio_sweep"] += _point(cfg, main_prior, n, uniform, cfg.learners, f"n/N={r:g}", progress, ctx)[
-            0
-        ]
-    out["exponent_sweep"] = []
+        out["ratio_sweep"] += point(main_prior, n, uniform, cfg.learners, f"n/N={r:g}")[0]
     for e in cfg.exponents:
-        prior = theory.zipf(cfg.N, e)
-        out["exponent_sweep"] += _point(cfg, prior, cfg.n, uniform, cfg.learners, f"s={e:g}", progress, ctx)[
-            0
-        ]
-    # gamma, epsilon and noise sweeps
-    out["gamma_sweep"] = []
+        out["exponent_sweep"] += point(theory.zipf(cfg.N, e), cfg.n, uniform, cfg.learners, f"s={e:g}")[0]
     for g in cfg.gammas:
-        out["gamma_sweep"] += _point(
-            cfg,
-            main_prior,
-            cfg.n,
-            uniform,
-            [f"mem-limit={g:g}"],
-            f"gamma={g:g}",
-            progress,
-            ctx,
-        )[0]
-    out["epsilon_sweep"] = []
+        out["gamma_sweep"] += point(main_prior, cfg.n, uniform, [f"mem-limit={g:g}"], f"gamma={g:g}")[0]
     for e in cfg.epsilons:
-        rows = _point(
-            cfg,
-            main_prior,
-            cfg.n,
-            uniform,
-            [f"label-dp={e:g}"],
-            f"eps={e:g}",
-            progress,
-            ctx,
-        )[0]
+        rows = point(main_prior, cfg.n, uniform, [f"label-dp={e:g}"], f"eps={e:g}")[0]
         for row in rows:
             row["theory_gamma"] = theory.dp_memorization_gamma(e)
         out["epsilon_sweep"] += rows
-    out["noise_sweep"] = []
     for z in cfg.noises:
-        lab = LabelPrior(m, kappa=1.0 - z)
-        rows = _point(
-            cfg,
-            main_prior,
-            cfg.n,
-            lab,
-            list(NOISE_LEARNERS),
-            f"noise={z:g}",
-            progress,
-            ctx,
-        )[0]
+        labels = LabelPrior(m, kappa=1.0 - z)
+        rows = point(main_prior, cfg.n, labels, list(NOISE_LEARNERS), f"noise={z:g}")[0]
+        opt = theory.opt_error(main_prior, cfg.n, m, kappa=1.0 - z, variant=cfg.variant).value
         for row in rows:
-            row["opt_theory"] = theory.opt_error(
-                main_prior, cfg.n, m, kappa=1.0 - z, variant=cfg.variant
-            ).value
+            row["opt_theory"] = opt
         out["noise_sweep"] += rows
-    arrays.update(theory_curves(cfg, main_prior))
-    # non-uniform label priors: skewed marginal, block-correlated labels
-    out["label_priors"] = []
+    return out
+
+
+def _label_priors(cfg: FeldmanBound, point, main_prior) -> list[dict]:
+    """Non-uniform label priors: a skewed marginal and block-correlated labels."""
+    rows = []
     for tag, lab in (
-        (f"skew={cfg.label_skew:g}", LabelPrior(m, skew=cfg.label_skew)),
-        (f"blocks={cfg.block_size},rho={cfg.rho:g}", LabelPrior(m, block_size=cfg.block_size, rho=cfg.rho)),
-    ):
+        (f"skew={cfg.label_skew:g}", LabelPrior(cfg.classes, skew=cfg.label_skew)),
+        (f"blocks={cfg.block_size},rho={cfg.rho:g}",
+         LabelPrior(cfg.classes, block_size=cfg.block_size, rho=cfg.rho)),
+    ):  # fmt: skip
         specs = [s for s in cfg.learners if not s.startswith("keep-top-") or lab.iid]
-        out["label_priors"] += _point(cfg, main_prior, cfg.n, lab, specs, tag, progress, ctx)[0]
-    # the disparate effect (§1.4): three subgroups, memorize-all and the gamma limit
-    out["disparate"] = []
+        rows += point(main_prior, cfg.n, lab, specs, tag)[0]
+    return rows
+
+
+def _disparate(cfg: FeldmanBound, point) -> list[dict]:
+    """The disparate effect (§1.4): three subgroups, memorize-all and the gamma limit; the
+    published numbers beside ours only at the paper's setting."""
     g = cfg.disparate_gamma
-    papers = (
-        cfg.disparate_scale == 1.0
-        and cfg.classes == 10
-        and cfg.exponent == 1.0
-        and g == 0.5
-        and cfg.variant == "fixed"
-    )
+    papers = (cfg.disparate_scale == 1.0 and cfg.classes == 10 and cfg.exponent == 1.0 and g == 0.5
+              and cfg.variant == "fixed")  # fmt: skip
+    rows = []
     for name, N, n, pub_opt, pub_cost in PUBLISHED_DISPARATE:
         Ns, ns = max(2, round(N * cfg.disparate_scale)), max(2, round(n * cfg.disparate_scale))
         prior = theory.zipf(Ns, cfg.exponent)
-        rows = _point(
-            cfg,
-            prior,
-            ns,
-            uniform,
-            ["memorize-all", f"mem-limit={g:g}"],
-            name,
-            progress,
-            ctx,
-        )[0]
-        lim = rows[1]
-        out["disparate"].append(
-            {
-                "subgroup": name,
-                "N": Ns,
-                "n": ns,
-                "opt": lim["opt"],
-                "opt_se": lim["opt_se"],
-                "opt_theory": theory.opt_error(prior, ns, m, variant=cfg.variant).value,
-                "opt_published": pub_opt if papers else None,
-                "cost": lim["excess"],
-                "cost_se": lim["excess_se"],
-                "cost_theory": lim["theory"],
-                "cost_published": pub_cost if papers else None,
-            }
-        )
-    bar.close()
-    everything = [
-        r
-        for k in (
-            "main",
-            "ratio_sweep",
-            "exponent_sweep",
-            "gamma_sweep",
-            "epsilon_sweep",
-            "noise_sweep",
-            "label_priors",
-        )
-        for r in out[k]
-    ]
+        lim = point(prior, ns, LabelPrior(cfg.classes), ["memorize-all", f"mem-limit={g:g}"], name)[0][1]
+        rows.append({
+            "subgroup": name, "N": Ns, "n": ns, "opt": lim["opt"], "opt_se": lim["opt_se"],
+            "opt_theory": theory.opt_error(prior, ns, cfg.classes, variant=cfg.variant).value,
+            "opt_published": pub_opt if papers else None,
+            "cost": lim["excess"], "cost_se": lim["excess_se"], "cost_theory": lim["theory"],
+            "cost_published": pub_cost if papers else None,
+        })  # fmt: skip
+    return rows
+
+
+def _bound_check(out: dict) -> dict:
+    """The theorem's inequality over every (point, learner) of the sweeps: z of excess minus bound."""
+    keys = ("main", "ratio_sweep", "exponent_sweep", "gamma_sweep", "epsilon_sweep", "noise_sweep",
+            "label_priors")
+    everything = [r for k in keys for r in out[k]]
     # SE floor 1e-12: memorize-all has gap and SE at round-off level (~1e-18)
     z = [r["identity_gap"] / max(r["identity_gap_se"], 1e-12) for r in everything]
-    out["bound_check"] = {
+    return {
         "points": len(everything),
         "min_z": float(min(z)) if z else math.nan,
         "below_bound_by_4se": sum(1 for v in z if v < -4),
         "note": "z = (excess - sum_l tau_l errn_l) / SE per (point, learner); the theorem says z >= -4 "
         "up to chance; local learners under iid labels should give |z| <~ 3",
     }
-    return out, arrays
 
 
 @EXPERIMENT.report
