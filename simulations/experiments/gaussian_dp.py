@@ -210,6 +210,57 @@ def _least_drop_by_bin(A: dict, prefix: str) -> np.ndarray:
         return np.maximum(ref_seen[None, :] - ceil_seen, 0.0) * (seen / A["bin_count"].sum(axis=0))
 
 
+def _label_dp_theory(cfg: GaussianDP, level: tuple, ceiling: np.ndarray, acc_reference: np.ndarray,
+                     gnames: list[str]) -> dict:
+    """The theory beside a private setting whose label-DP level is ``level`` = (eps_l, delta_l):
+    its accuracy ceiling per group, the least drop from the reference that forces, and the costs."""
+    prior, kappa, m = theory.zipf(cfg.N, cfg.exponent), 1.0 - cfg.noise, cfg.classes
+    eps_l, delta_l = level
+    rep = theory.bound(prior, cfg.n, m, kappa=kappa, epsilon=eps_l, delta=delta_l)
+    return {
+        "label_dp": [eps_l, delta_l],
+        "ceiling": {name: float(ceiling[g]) for g, name in enumerate(gnames)},
+        # acc(eps) <= ceiling, so the drop from the reference is at least this (0 on unseen
+        # clusters, where both are 1/m in expectation)
+        "min_drop": {name: max(0.0, float(acc_reference[g] - ceiling[g])) if g > 0 else 0.0
+                     for g, name in enumerate(gnames)},
+        "cost_singletons": rep.cost_memorization_limit,
+        "cost_all_ell": label_dp_cost(prior, cfg.n, m, eps_l, kappa=kappa, delta=delta_l),
+    }  # fmt: skip
+
+
+def _label_dp_findings(row: dict, acc: np.ndarray, acc_se: np.ndarray, ceiling: np.ndarray,
+                       gnames: list[str], crit: float) -> list[str]:
+    """A private setting's measurements beyond ``crit`` SE on the wrong side of its theory: accuracy
+    above the label-DP ceiling on seen clusters, excess error below the label-DP cost."""
+    found = []
+    for g in range(1, len(gnames)):
+        a, se = acc[g], acc_se[g]
+        if np.isfinite(a) and se > 0 and (a - ceiling[g]) / se > crit:
+            found.append(f"{row['learner']}: accuracy {a:.4f} on clusters {gnames[g]} is above the label-DP "
+                         f"ceiling {ceiling[g]:.4f} by {(a - ceiling[g]) / se:.1f} SE")
+    ex, cost = row["excess"], row["theory"]["cost_all_ell"]
+    if ex["se"] and (cost - ex["mean"]) / ex["se"] > crit:
+        found.append(f"{row['learner']}: excess error {ex['mean']:.4f} is below the label-DP cost "
+                     f"{cost:.4f} by {(cost - ex['mean']) / ex['se']:.1f} SE")
+    return found  # fmt: skip
+
+
+def _dpsgd_settings(cfg: GaussianDP) -> dict:
+    """DP-SGD's settings and accounting, as the report states them."""
+    return {
+        "sample_rate": cfg.dpsgd_sample_rate,
+        "steps": cfg.dpsgd_steps,
+        "delta": cfg.dpsgd_delta,
+        "clip": cfg.dpsgd_clip,
+        "lr": cfg.dpsgd_lr,
+        "expected_batch": cfg.dpsgd_sample_rate * cfg.n,
+        "accounting": "RDP of the Poisson-subsampled Gaussian (Mironov, Talwar & Zhang 2019), integer "
+        "orders, classic conversion (Mironov 2017, Prop. 3); add/remove-one neighbours",
+        "label_dp": "replace-one label change = remove + add: (2 eps, (1 + e^eps) delta)-label-DP",
+    }
+
+
 def aggregate(cfg: GaussianDP, pieces: list[dict]) -> tuple[dict, dict]:
     """Results (JSON-ready) and arrays from the per-trial pieces of :func:`trial`."""
     A = {k: np.stack([p[k] for p in pieces]) for k in pieces[0]}
@@ -274,34 +325,9 @@ def aggregate(cfg: GaussianDP, pieces: list[dict]) -> tuple[dict, dict]:
                 row["delta"] = cfg.dpsgd_delta
         if fam in PRIVATE and not math.isinf(value):
             e = s - r0 - 1
-            eps_l, delta_l = label_levels(cfg, fam)[e]
-            cg = ceil_g[fam]
-            rep = theory.bound(prior, cfg.n, m, kappa=kappa, epsilon=eps_l, delta=delta_l)
-            row["theory"] = {
-                "label_dp": [eps_l, delta_l],
-                "ceiling": {gnames[g]: float(cg[e, g]) for g in range(G)},
-                # acc(eps) <= ceiling, so the drop from the reference is at least this (0 on
-                # unseen clusters, where both are 1/m in expectation)
-                "min_drop": {
-                    gnames[g]: max(0.0, float(acc_g[r0, g] - cg[e, g])) if g > 0 else 0.0 for g in range(G)
-                },
-                "cost_singletons": rep.cost_memorization_limit,
-                "cost_all_ell": label_dp_cost(prior, cfg.n, m, eps_l, kappa=kappa, delta=delta_l),
-            }
-            for g in range(1, G):  # measured accuracy above the label-DP ceiling
-                a, se = acc_g[s, g], acc_g_se[s, g]
-                if np.isfinite(a) and se > 0 and (a - cg[e, g]) / se > crit:
-                    findings.append(
-                        f"{row['learner']}: accuracy {a:.4f} on clusters {gnames[g]} is above the label-DP "
-                        f"ceiling {cg[e, g]:.4f} by {(a - cg[e, g]) / se:.1f} SE"
-                    )
-            ex = row["excess"]
-            cost = row["theory"]["cost_all_ell"]
-            if ex["se"] and (cost - ex["mean"]) / ex["se"] > crit:
-                findings.append(
-                    f"{row['learner']}: excess error {ex['mean']:.4f} is below the label-DP cost "
-                    f"{cost:.4f} by {(cost - ex['mean']) / ex['se']:.1f} SE"
-                )
+            level = label_levels(cfg, fam)[e]
+            row["theory"] = _label_dp_theory(cfg, level, ceil_g[fam][e], acc_g[r0], gnames)
+            findings += _label_dp_findings(row, acc_g[s], acc_g_se[s], ceil_g[fam][e], gnames, crit)
         if fam == "ridge":
             row["mem_singletons"] = pair(*ratio(A["mem"][:, s, 0], A["single_examples"]))
             row["mem_rest"] = pair(*ratio(A["mem"][:, s, 1], A["rest_examples"]))
@@ -327,17 +353,7 @@ def aggregate(cfg: GaussianDP, pieces: list[dict]) -> tuple[dict, dict]:
         "findings": findings,
     }
     if cfg.dpsgd_epsilons:
-        results["dpsgd"] = {
-            "sample_rate": cfg.dpsgd_sample_rate,
-            "steps": cfg.dpsgd_steps,
-            "delta": cfg.dpsgd_delta,
-            "clip": cfg.dpsgd_clip,
-            "lr": cfg.dpsgd_lr,
-            "expected_batch": cfg.dpsgd_sample_rate * cfg.n,
-            "accounting": "RDP of the Poisson-subsampled Gaussian (Mironov, Talwar & Zhang 2019), integer "
-            "orders, classic conversion (Mironov 2017, Prop. 3); add/remove-one neighbours",
-            "label_dp": "replace-one label change = remove + add: (2 eps, (1 + e^eps) delta)-label-DP",
-        }
+        results["dpsgd"] = _dpsgd_settings(cfg)
     arrays = {
         "bin_edges": edges,
         "acc_by_bin": acc_b,
