@@ -108,17 +108,21 @@ def provenance() -> dict:
 
 
 def cpu_provenance() -> dict:
-    """The processor and the vector instructions the float kernels ran with.
+    """The processor and the vector instructions of the machine that writes the results.
 
-    Kernels built for AVX-512 and for AVX2 round differently, and a training run of many epochs
-    carries such last-bit differences into its numbers (measured: composition-nets' 30-epoch
-    table, first run on an AVX-512 machine, differs within its SEs from the same code on an AVX2
-    one, which reproduces itself bit for bit; docs/composition.md). ``torch_capability`` is
-    torch's kernel choice, recorded where torch ran.
+    Kernels for different instruction sets round differently in the last bits, and a training run
+    of many epochs carries such differences into its numbers (docs/composition.md: composition-nets'
+    30-epoch table, first run on an AVX-512 machine, against the same code on an AVX2 one, which
+    reproduces itself bit for bit). ``torch_capability`` is torch's kernel choice where torch ran
+    in this process. Models trained elsewhere (Ray workers, a store filled on another machine, a
+    checkpoint resumed here) are not described by it. ``vector`` is None where /proc/cpuinfo is
+    not there to read (not Linux), ``[]`` where it lists none of the flags named.
     """
-    model, flags = "unknown", set()
+    model, flags = "unknown", None
     with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        flags = set()  # read: a processor without an x86 flags line has none of them
+        for line in text.splitlines():
             key, _, value = line.partition(":")
             if key.strip() == "model name":
                 model = value.strip()
@@ -127,7 +131,8 @@ def cpu_provenance() -> dict:
                 break
     torch = sys.modules.get("torch")
     capability = torch.backends.cpu.get_cpu_capability() if torch is not None else None
-    vector = sorted(flags & {"avx2", "avx512f", "avx512_bf16", "avx512_vnni", "fma"})
+    named = {"avx2", "avx512f", "avx512_bf16", "avx512_vnni", "fma"}
+    vector = None if flags is None else sorted(flags & named)
     return {"model": model, "vector": vector, "torch_capability": capability}
 
 

@@ -52,8 +52,8 @@ def training_progress(done: int, total: int, trained_now: int, seconds: float) -
     ``done`` of ``total``, the rate of the ``trained_now`` models of this session, and the time
     the rest takes at that rate."""
     rate = trained_now / seconds if seconds > 0 else float("inf")
-    left = (total - done) / rate if rate > 0 else float("inf")
-    return f"models {done}/{total} trained ({rate:.1f} models/s, about {left:.0f} s left)"
+    left = f", about {(total - done) / rate:.0f} s left" if rate > 0 else ""
+    return f"models {done}/{total} trained ({rate:.1f} models/s{left})"
 
 
 def config_hash(config: dict) -> str:

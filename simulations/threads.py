@@ -221,7 +221,7 @@ def on_threads(fn: Callable[[object], None], items: Iterable, workers: int) -> N
     and raises the first error. For independent pieces that write their own part of a result
     (row chunks of features, rows of a neighbour search, one model each): each piece's arithmetic
     is the same whichever thread runs it, so the result does not depend on ``workers``. (Batched
-    training has its own :func:`~simulations.training.engine` pool, which also stops the other
+    training has its own pool in :mod:`simulations.training.engine`, which also stops the other
     groups at their next step when one fails.)"""
     with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
         list(pool.map(fn, items))

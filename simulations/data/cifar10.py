@@ -74,23 +74,24 @@ def load_cifar10(data_dir: str | os.PathLike[str] | None = None, *, limit: int |
         return _LOADED[key]
     batches = root / "cifar-10-batches-py"
     data = _load_batches(batches, limit) if batches.is_dir() else _load_png_zips(root, limit)
-    arrays = (data.x_train, data.y_train, data.x_test, data.y_test)
-    for a in arrays:
+    for a in _arrays(data):
         a.flags.writeable = False  # shared by every later call: nobody may change it
     _LOADED[key] = data
     # the least recently used go first, by bytes: small loads (a few images, a test's fake
     # batches) must not push out a whole decoded CIFAR-10, which a count of datasets would do
-    while sum(_nbytes(d) for d in _LOADED.values()) > KEEP_BYTES and len(_LOADED) > 1:
+    while sum(a.nbytes for d in _LOADED.values() for a in _arrays(d)) > KEEP_BYTES and len(_LOADED) > 1:
         del _LOADED[next(iter(_LOADED))]
     return data
 
 
-def _nbytes(data: Dataset) -> int:
-    return sum(a.nbytes for a in (data.x_train, data.y_train, data.x_test, data.y_test))
+def _arrays(data: Dataset) -> tuple[np.ndarray, ...]:
+    return data.x_train, data.y_train, data.x_test, data.y_test
 
 
 _LOADED: dict = {}
-KEEP_BYTES = 2 * 154_000_000  # decoded datasets kept in the process: two whole CIFAR-10s (154 MB each)
+# decoded datasets kept in the process: two whole CIFAR-10s of either layout (the PNG one 154 MB,
+# the official batches 185 MB) with room to spare for small ones
+KEEP_BYTES = 400_000_000
 
 
 def _stamp(root: Path) -> tuple:

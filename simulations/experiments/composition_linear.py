@@ -385,7 +385,7 @@ def report(results: dict, cfg: CompositionLinear) -> str:
         "",
     ]
 
-    def cells(r):
+    def point_cells(r):
         mn = r["learners"]["min-norm"]
         best, bid = _best_ridge(r, names, "id")
         rood = r["learners"][best]["ood_once"] if best != "—" else None
@@ -407,7 +407,7 @@ def report(results: dict, cfg: CompositionLinear) -> str:
         ["alpha", "sigma", "n", "d", "s", "k", "E active", "ex. >= 2 tail", "ID min-norm",
          "of it: unseen tail (exact E)", "C x rate", "OOD seen", "OOD once", "OOD unseen",
          "recovered (tail seen once)", "best ridge ID", "ridge OOD once (same lam)"],
-        (cells(rows[k]) for k in order),
+        (point_cells(rows[k]) for k in order),
     )  # fmt: skip
     main = rows[results["sweeps"]["main"][0]]
     lines += [

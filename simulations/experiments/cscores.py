@@ -411,7 +411,7 @@ def run(cfg: CScores, ctx: Context | None = None) -> tuple[dict, dict]:
     full_seconds = time.perf_counter() - t0
 
     ratios = sorted(set(cfg.ratios) | {cfg.ratio})
-    heads, by_ratio, seconds = _heads_by_ratio(cfg, ctx, basis, y_train, y_test, ratios, beta)
+    heads, by_ratio, seconds = _heads_by_ratio(ctx, cfg, basis, y_train, y_test, ratios, beta)
     main_seconds = seconds[f"{cfg.ratio:g}"]
     mem = memorization(heads["correct_train"], heads["masks"])
     mem_soft = memorization(heads["prob_train"], heads["masks"])
@@ -530,7 +530,7 @@ def run(cfg: CScores, ctx: Context | None = None) -> tuple[dict, dict]:
     return res, arrays
 
 
-def _heads_by_ratio(cfg: CScores, ctx: Context, basis, y_train, y_test, ratios: list, beta: float):
+def _heads_by_ratio(ctx: Context, cfg: CScores, basis, y_train, y_test, ratios: list, beta: float):
     """The subset heads at every ratio: (the heads at ``cfg.ratio``, kept whole; the held-out
     estimates at the other ratios; seconds by ratio)."""
     bar = ctx.progress(sum(cfg.models_at(r) for r in ratios), "ridge heads")

@@ -121,13 +121,13 @@ def removal_table(
     ``after(m)`` cells, then the two accuracies and their paired difference, in percent rounded to
     their SE, then ``tail(m)`` cells; :data:`~simulations.stats.FEW_NOTE` below it where a row is marked."""
     pairs = list(zip(rows[::2], rows[1::2], strict=True))
+    few = [m["removed"] < FEW_EXAMPLES for m, _ in pairs]
     lines = table(header, (
-        [*before(m), f"{m['removed']:,}{' ‡' if m['removed'] < FEW_EXAMPLES else ''}", *after(m),
-         pm_percent(m["accuracy"]), pm_percent(r["accuracy"]), pm_percent(m["minus_random"], sign=True),
-         *tail(m)]
-        for m, r in pairs
+        [*before(m), f"{m['removed']:,}{' ‡' if f else ''}", *after(m), pm_percent(m["accuracy"]),
+         pm_percent(r["accuracy"]), pm_percent(m["minus_random"], sign=True), *tail(m)]
+        for (m, r), f in zip(pairs, few, strict=True)
     ))  # fmt: skip
-    return lines + ["", FEW_NOTE] if any(m["removed"] < FEW_EXAMPLES for m, _ in pairs) else lines
+    return lines + ["", FEW_NOTE] if any(few) else lines
 
 
 @EXPERIMENT.report

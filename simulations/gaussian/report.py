@@ -5,14 +5,14 @@ can be redrawn from ``results.json`` without rerunning anything)."""
 from __future__ import annotations
 
 from simulations.gaussian.trials import findings_lines, pm
-from simulations.markdown import table
+from simulations.markdown import cell, table
 
 __all__ = ["tail_report", "coupling_report", "dp_report"]
 
 
 def _gap_z(r: dict) -> str:
     """The excess-minus-bound cell: mean ± SE and its z (an em dash when z is undefined)."""
-    return f"{pm(r['gap'])} ({'—' if r['z'] is None else format(r['z'], '.1f')})"
+    return f"{pm(r['gap'])} ({cell(r['z'], '.1f')})"
 
 
 def tail_report(results: dict, cfg=None) -> str:

@@ -1,7 +1,8 @@
 """The experiment contract, for every registered experiment at a tiny size.
 
 One test per experiment checks what the contract of :mod:`simulations.experiment` promises:
-the run writes results, arrays and figures, and records exactly the named streams it draws;
+the run writes results, arrays and figures, and records exactly the spawned streams it draws
+(the ``ctx.stream`` ones are recorded by the call that draws them);
 ``tailmem redraw`` rebuilds the same figures and
 changes nothing else; a run killed after its first finished piece (a checkpoint piece or a
 model-store batch) resumes to results equal, bit for bit, to the uninterrupted run's. Expected
@@ -196,19 +197,25 @@ def _kill_after_first_piece(monkeypatch):
     return done
 
 
-def _spawned_streams_drawn(monkeypatch) -> set[str]:
+def _spawned_streams(monkeypatch) -> tuple[set[str], set[str]]:
     """The names of the :func:`spawned_stream` streams the run draws from now on (every module that
-    imported it draws through a recording copy), to hold against those it records."""
-    drawn, real = set(), experiment_module.spawned_stream
+    imported it draws through a recording copy) and of those it records (``Context.record_spawned``)."""
+    drawn, recorded = set(), set()
+    real, record = experiment_module.spawned_stream, Context.record_spawned
 
     def recording(seed, names, name):
         drawn.add(name)
         return real(seed, names, name)
 
+    def recording_record(self, seed, names, used):
+        recorded.update(used)
+        return record(self, seed, names, used)
+
     for module in list(sys.modules.values()):
         if module is not experiment_module and getattr(module, "spawned_stream", None) is real:
             monkeypatch.setattr(module, "spawned_stream", recording)
-    return drawn
+    monkeypatch.setattr(Context, "record_spawned", recording_record)
+    return drawn, recorded
 
 
 # keys that describe the run rather than its results: how long it took, what it trained now
@@ -241,11 +248,10 @@ def test_run_redraw_and_resume_after_a_kill(name, tmp_path, monkeypatch):
     exp, cfg = _config(name, tmp_path)
     clean = tmp_path / "clean" / name
     with monkeypatch.context() as m:
-        drawn = _spawned_streams_drawn(m)
+        drawn, recorded = _spawned_streams(m)
         doc, figures = run_experiment(exp, cfg, clean, command="test", progress=False)
-    # every stream drawn by name is recorded in results.json, and every one recorded was drawn
-    recorded = {k for k in doc["streams"] if k in drawn or " " not in k}
-    assert drawn <= set(doc["streams"]) and (not drawn or recorded == drawn), (sorted(drawn), doc["streams"])
+    # the spawned streams recorded are exactly those drawn, and results.json holds them
+    assert recorded == drawn and drawn <= set(doc["streams"]), (sorted(drawn), sorted(recorded))
     assert figures and all((clean / f).stat().st_size > 1000 for f in figures)
     # redraw: the same figure files, results.json untouched
     before_doc = (clean / "results.json").read_bytes()

@@ -21,7 +21,7 @@ def test_a_bar_inside_a_cell_is_escaped_and_read_back():
     assert cells(line) == ["E[D(x) | S]", "P(y|x)"]
 
 
-@given(st.lists(st.text(alphabet="ab |-1.", max_size=8).map(str.strip), min_size=1, max_size=6))
+@given(st.lists(st.text(alphabet="ab |\\-1.", max_size=8).map(str.strip), min_size=1, max_size=6))
 def test_cells_inverts_row(values):
     assert cells(row(values)) == values
 

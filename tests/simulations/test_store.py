@@ -130,4 +130,4 @@ def test_training_progress_line():
     from simulations.store import training_progress
 
     assert training_progress(42, 50, 30, 12.0) == "models 42/50 trained (2.5 models/s, about 3 s left)"
-    assert training_progress(0, 50, 0, 5.0) == "models 0/50 trained (0.0 models/s, about inf s left)"
+    assert training_progress(0, 50, 0, 5.0) == "models 0/50 trained (0.0 models/s)"  # no time left to guess
