@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from cli_helpers import run_main
 
 from simulations.cli import main
 
@@ -131,8 +132,8 @@ def test_bound_other_priors(capsys, tmp_path):
         (["--N", "10", "--n", "10", "--variant", "bogus"], "variant"),
     ],
 )
-def test_bound_bad_input_one_line_exit_2(args, needle):
-    p = run_cli("bound", *args)
+def test_bound_bad_input_one_line_exit_2(args, needle, capsys):
+    p = run_main(capsys, "bound", *args)
     assert p.returncode == 2
     assert "Traceback" not in p.stderr
     lines = p.stderr.strip().splitlines()
@@ -140,17 +141,24 @@ def test_bound_bad_input_one_line_exit_2(args, needle):
     assert p.stdout == ""
 
 
-def test_run_unknown_experiment_lists_known():
-    p = run_cli("run", "no-such-experiment")
+def test_run_unknown_experiment_lists_known(capsys):
+    p = run_main(capsys, "run", "no-such-experiment")
     assert p.returncode == 2 and "feldman-examples" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_the_executable_exits_2_with_one_line_and_no_traceback():
+    # the process itself, once (the other bad-input tests call main in the test process)
+    p = run_cli("bound", "--N", "-5", "--n", "10")
+    assert p.returncode == 2 and p.stdout == "" and "Traceback" not in p.stderr
+    assert p.stderr.count("\n") == 1 and "N" in p.stderr
 
 
 @pytest.mark.parametrize(
     ("setting", "needle"),
     [("bogus=1", "bogus"), ("num_ratios=1", "num_ratios"), ("num_ratios=abc", "num_ratios")],
 )
-def test_run_bad_set_leaves_no_folder(tmp_path, setting, needle):
-    p = run_cli("run", "feldman-examples", "--quick", "--out", str(tmp_path), "--set", setting)
+def test_run_bad_set_leaves_no_folder(tmp_path, setting, needle, capsys):
+    p = run_main(capsys, "run", "feldman-examples", "--quick", "--out", str(tmp_path), "--set", setting)
     assert p.returncode == 2 and needle in p.stderr and "Traceback" not in p.stderr
     assert list(tmp_path.iterdir()) == []
 
@@ -331,10 +339,9 @@ def test_checkpoint_of_a_moved_data_folder_resumes_and_other_configs_are_named(t
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without CUDA")
-def test_failed_run_leaves_no_empty_folders(tmp_path):
-    p = run_cli(
-        "run", "composition-nets", "--quick", "--out", str(tmp_path / "a" / "b"), "--set", "device=cuda"
-    )
+def test_failed_run_leaves_no_empty_folders(tmp_path, capsys):
+    out = str(tmp_path / "a" / "b")
+    p = run_main(capsys, "run", "composition-nets", "--quick", "--out", out, "--set", "device=cuda")
     assert p.returncode == 2 and "torch sees no CUDA device" in p.stderr
     assert list(tmp_path.iterdir()) == []
 

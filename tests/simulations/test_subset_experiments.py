@@ -11,11 +11,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from cli_helpers import run_main
 from subset_helpers import killed_and_resumed
 
 from simulations.estimators import influence, influence_top_k, memorization
@@ -28,9 +27,6 @@ from simulations.experiments.memorization import run as run_mem
 from simulations.experiments.removal import Removal, removal_conditions
 from simulations.experiments.removal import run as run_removal
 from simulations.training.problem import SubsetTraining, prepare, subset_run, train_models
-
-# a guard against a hung subprocess only, ~10x the slowest quiet run: load cannot break it
-HANG_GUARD_S = 1800
 
 TOY = {
     "dataset": "digits",
@@ -203,12 +199,6 @@ def test_influence_pairs_toy_run(tmp_path):
         assert set(mu) >= {"full", "pairs_removed", "random_removed"}
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "simulations.cli", *args], capture_output=True, text=True, timeout=HANG_GUARD_S
-    )
-
-
 def _sets(**kw) -> list[str]:
     out = []
     for k, v in {**TOY, **kw}.items():
@@ -225,32 +215,31 @@ def _sets(**kw) -> list[str]:
         ({"dataset": "mnist", "data_dir": "/nonexistent/tailmem"}, "data_dir"),
     ],
 )
-def test_cli_bad_input_exits_2_with_one_line(tmp_path, sets, message):
-    p = run_cli("run", "memorization", "--out", str(tmp_path), *_sets(**sets))
+def test_cli_bad_input_exits_2_with_one_line(tmp_path, sets, message, capsys):
+    p = run_main(capsys, "run", "memorization", "--out", str(tmp_path), *_sets(**sets))
     assert p.returncode == 2, p.stderr
     assert p.stderr.count("\n") == 1 and message in p.stderr and "Traceback" not in p.stderr
     assert not (tmp_path / "memorization").exists()
 
 
-def test_cli_corrupt_data_file_exits_2(tmp_path):
+def test_cli_corrupt_data_file_exits_2(tmp_path, capsys):
     data = tmp_path / "data" / "mnist"
     data.mkdir(parents=True)
     for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"):
         (data / name).write_bytes(b"\x1f\x8b\x08\x00 truncated")
-    p = run_cli("run", "memorization", "--out", str(tmp_path / "out"),
-                *_sets(dataset="mnist", data_dir=str(tmp_path / "data")))  # fmt: skip
+    p = run_main(capsys, "run", "memorization", "--out", str(tmp_path / "out"),
+                 *_sets(dataset="mnist", data_dir=str(tmp_path / "data")))  # fmt: skip
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr
 
 
-def test_cli_other_configuration_store_exits_2_and_keeps_results(tmp_path):
+def test_cli_other_configuration_store_exits_2_and_keeps_results(tmp_path, capsys):
     out = tmp_path / "out"
-    ok = run_cli("run", "memorization", "--out", str(out), *_sets(store=str(tmp_path / "s")))
+    ok = run_main(capsys, "run", "memorization", "--out", str(out), *_sets(store=str(tmp_path / "s")))
     assert ok.returncode == 0, ok.stderr
     doc = json.loads((out / "memorization" / "results.json").read_text())
     # another --out (the results folder would refuse first), the same store folder
-    bad = run_cli(
-        "run", "memorization", "--out", str(tmp_path / "o2"), *_sets(store=str(tmp_path / "s"), lr=0.3)
-    )
+    other = _sets(store=str(tmp_path / "s"), lr=0.3)
+    bad = run_main(capsys, "run", "memorization", "--out", str(tmp_path / "o2"), *other)
     assert (
         bad.returncode == 2 and f"store: {tmp_path / 's'} was made with another configuration" in bad.stderr
     )
@@ -275,9 +264,10 @@ def test_data_dir_flag_fills_the_config_field():
     assert not hasattr(make_config(get("feldman-bound"), quick=True, data_dir="/x"), "data_dir")
 
 
-def test_cli_data_dir_flag_reaches_the_loader(tmp_path):
-    p = run_cli("run", "memorization", "--out", str(tmp_path), "--data-dir", str(tmp_path / "missing"),
-                *_sets(dataset="mnist"))  # fmt: skip
+def test_cli_data_dir_flag_reaches_the_loader(tmp_path, capsys):
+    missing = str(tmp_path / "missing")
+    p = run_main(capsys, "run", "memorization", "--out", str(tmp_path), "--data-dir", missing,
+                 *_sets(dataset="mnist"))  # fmt: skip
     assert p.returncode == 2 and str(tmp_path / "missing") in p.stderr and p.stderr.count("\n") == 1
 
 
