@@ -47,7 +47,7 @@ in the results, a line in the report) and that trial is left out of the SVM's av
 never dropped silently.
 
 Means carry standard errors over trials; ratios (coupling, accuracy) are pooled over trials
-with trial-level standard errors (:func:`~simulations.gaussian.trials.ratio`).
+with trial-level standard errors (:func:`~simulations.stats.pooled_ratio`).
 """
 
 from __future__ import annotations
@@ -68,14 +68,13 @@ from simulations.gaussian.trials import (
     finding_threshold,
     frequency_edges,
     fresh_predictions,
-    mean_se,
     measure_predictions,
     pair,
-    ratio,
     ridge_path,
     run_zipf_trials,
     trial_rng,
 )
+from simulations.stats import mean_se, pooled_ratio
 
 __all__ = ["GaussianCoupling", "QUICK", "run", "trial", "aggregate", "settings", "report"]
 
@@ -209,7 +208,7 @@ def trial(cfg: GaussianCoupling, t: int, taus: TauTable | None = None) -> dict[s
 
 # ---------------------------------------------------------------------- aggregation
 def _lambda_rows(lam_sum: np.ndarray, lam_examples: np.ndarray) -> tuple[list[dict], np.ndarray, np.ndarray]:
-    r, se = ratio(lam_sum, lam_examples)
+    r, se = pooled_ratio(lam_sum, lam_examples)
     return [pair(r[l], se[l]) for l in range(r.size)], r, se
 
 
@@ -244,11 +243,11 @@ def aggregate(cfg: GaussianCoupling, pieces: list[dict]) -> tuple[dict, dict]:
         lam_rows, lam[s], lam_se[s] = _lambda_rows(A["lam_sum"][ok, s], A["lam_examples"][ok])
         errn[s] = sub["errn"].mean(axis=0)
         errn_se[s] = sub["errn"].std(axis=0, ddof=1) / math.sqrt(Ts)
-        acc_grp, acc_grp_se = ratio(A["group_correct"][ok, s], A["group_count"][ok])
+        acc_grp, acc_grp_se = pooled_ratio(A["group_correct"][ok, s], A["group_count"][ok])
         mem = A["mem"][ok, s]
         has_mem = bool(np.isfinite(mem).all() and mem[:, 1].sum() > 0 and mem[:, 3].sum() > 0)
-        ms = ratio(mem[:, 0], mem[:, 1]) if has_mem else (np.nan, np.nan)
-        mr = ratio(mem[:, 2], mem[:, 3]) if has_mem else (np.nan, np.nan)
+        ms = pooled_ratio(mem[:, 0], mem[:, 1]) if has_mem else (np.nan, np.nan)
+        mr = pooled_ratio(mem[:, 2], mem[:, 3]) if has_mem else (np.nan, np.nan)
         row.update(
             err=mean_se(sub["err"]),
             train_err=mean_se(sub["train_err"]),

@@ -50,7 +50,7 @@ noise). Both are 0 for :math:`\varepsilon \ge \ln m`. The regularization sweeps 
 no ceiling applies there; ridge's exact leave-one-out memorization is reported instead.
 
 Means carry standard errors over trials; accuracies are pooled over trials with trial-level
-standard errors (:func:`~simulations.gaussian.trials.ratio`).
+standard errors (:func:`~simulations.stats.pooled_ratio`).
 """
 
 from __future__ import annotations
@@ -80,13 +80,12 @@ from simulations.gaussian.trials import (
     draw_trial,
     finding_threshold,
     frequency_edges,
-    mean_se,
     pair,
-    ratio,
     ridge_path,
     run_trials,
     trial_rng,
 )
+from simulations.stats import mean_se, pooled_ratio
 
 __all__ = [
     "GaussianDP",
@@ -274,13 +273,13 @@ def aggregate(cfg: GaussianDP, pieces: list[dict]) -> tuple[dict, dict]:
     edges, rare_bin = frequency_edges(cfg)
     gnames = _group_names(cfg)
     G = len(gnames)
-    acc_g, acc_g_se = ratio(A["group_correct"], A["group_count"][:, None, :])  # (S, G)
-    acc_b, acc_b_se = ratio(A["bin_correct"], A["bin_count"][:, None, :])  # (S, B)
+    acc_g, acc_g_se = pooled_ratio(A["group_correct"], A["group_count"][:, None, :])  # (S, G)
+    acc_b, acc_b_se = pooled_ratio(A["bin_correct"], A["bin_count"][:, None, :])  # (S, B)
     prefixes = {"private": "", "dpsgd": "dpsgd_"}
     ceil_g, ceil_b = {}, {}
     for fam in (f for f in PRIVATE if prefixes[f] + "ceil_group" in A):
-        ceil_g[fam], _ = ratio(A[prefixes[fam] + "ceil_group"], A["group_count"][:, None, :])  # (E, G)
-        ceil_b[fam], _ = ratio(A[prefixes[fam] + "ceil_bin"], A["bin_count"][:, None, :])  # (E, B)
+        ceil_g[fam], _ = pooled_ratio(A[prefixes[fam] + "ceil_group"], A["group_count"][:, None, :])  # (E, G)
+        ceil_b[fam], _ = pooled_ratio(A[prefixes[fam] + "ceil_bin"], A["bin_count"][:, None, :])  # (E, B)
     # the reference of each sweep: no noise; the smallest ridge lambda; the largest C
     ref = {}
     for fam in ("private", "dpsgd", "ridge", "logistic"):
@@ -298,10 +297,12 @@ def aggregate(cfg: GaussianDP, pieces: list[dict]) -> tuple[dict, dict]:
     rows, findings = [], []
     for s, (fam, value) in enumerate(plan):
         r0 = ref[fam]
-        drop_g[s], drop_g_se[s] = ratio(
+        drop_g[s], drop_g_se[s] = pooled_ratio(
             A["group_correct"][:, r0] - A["group_correct"][:, s], A["group_count"]
         )
-        drop_b[s], drop_b_se[s] = ratio(A["bin_correct"][:, r0] - A["bin_correct"][:, s], A["bin_count"])
+        drop_b[s], drop_b_se[s] = pooled_ratio(
+            A["bin_correct"][:, r0] - A["bin_correct"][:, s], A["bin_count"]
+        )
         gap = per_trial_g[:, s, G - 1] - per_trial_g[:, s, 1]
         excess = A["err"][:, s] - A["opt"]
         row = {
@@ -329,8 +330,8 @@ def aggregate(cfg: GaussianDP, pieces: list[dict]) -> tuple[dict, dict]:
             row["theory"] = _label_dp_theory(cfg, level, ceil_g[fam][e], acc_g[r0], gnames)
             findings += _label_dp_findings(row, acc_g[s], acc_g_se[s], ceil_g[fam][e], gnames, crit)
         if fam == "ridge":
-            row["mem_singletons"] = pair(*ratio(A["mem"][:, s, 0], A["single_examples"]))
-            row["mem_rest"] = pair(*ratio(A["mem"][:, s, 1], A["rest_examples"]))
+            row["mem_singletons"] = pair(*pooled_ratio(A["mem"][:, s, 0], A["single_examples"]))
+            row["mem_rest"] = pair(*pooled_ratio(A["mem"][:, s, 1], A["rest_examples"]))
         rows.append(row)
     results = {
         "trials": T,

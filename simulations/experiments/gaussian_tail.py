@@ -66,14 +66,12 @@ from simulations.gaussian.trials import (
     frequency_edges,
     fresh_predictions,
     measure_predictions,
+    pair,
     ridge_path,
     run_zipf_trials,
     trial_rng,
 )
-from simulations.gaussian.trials import mean_se as _mean_se
-from simulations.gaussian.trials import num as _num
-from simulations.gaussian.trials import pair as _pair
-from simulations.gaussian.trials import ratio as _ratio
+from simulations.stats import finite_or_none, mean_se, pooled_ratio
 
 __all__ = ["GaussianTail", "QUICK", "run", "trial", "aggregate", "ridge_path", "frequency_edges", "report"]
 
@@ -195,45 +193,46 @@ def aggregate(cfg: GaussianTail, pieces: list[dict]) -> tuple[dict, dict]:
     tau = theory.taus(prior, cfg.n, range(1, cfg.L + 1))
     excess = A["err"] - A["opt"][:, None]
     gap = excess - A["bound"]
-    acc_bin, acc_bin_se = _ratio(A["bin_correct"], A["bin_count"][:, None, :])
-    acc_grp, acc_grp_se = _ratio(A["group_correct"], A["group_count"][:, None, :])
-    lam, lam_se = _ratio(A["lam_sum"], A["lam_examples"][:, None, :])
+    acc_bin, acc_bin_se = pooled_ratio(A["bin_correct"], A["bin_count"][:, None, :])
+    acc_grp, acc_grp_se = pooled_ratio(A["group_correct"], A["group_count"][:, None, :])
+    lam, lam_se = pooled_ratio(A["lam_sum"], A["lam_examples"][:, None, :])
     rows = []
     for s, (family, value) in enumerate(settings(cfg)):
-        g = _mean_se(gap[:, s])
+        g = mean_se(gap[:, s])
         has_mem = bool(np.isfinite(A["mem_single_sum"][:, s]).all())
-        mem_s = _ratio(A["mem_single_sum"][:, s], A["mem_examples"][:, s, 0]) if has_mem else (np.nan, np.nan)
-        mem_r = _ratio(A["mem_rest_sum"][:, s], A["mem_examples"][:, s, 1]) if has_mem else (np.nan, np.nan)
+        none = (np.nan, np.nan)
+        mem_s = pooled_ratio(A["mem_single_sum"][:, s], A["mem_examples"][:, s, 0]) if has_mem else none
+        mem_r = pooled_ratio(A["mem_rest_sum"][:, s], A["mem_examples"][:, s, 1]) if has_mem else none
         rows.append(
             {
                 "learner": setting_label(family, value),
                 "family": family,
                 "value": value,
-                "err": _mean_se(A["err"][:, s]),
-                "train_err": _mean_se(A["train_err"][:, s]),
-                "excess": _mean_se(excess[:, s]),
-                "bound": _mean_se(A["bound"][:, s]),
-                "bound_points": _mean_se(A["bound_points"][:, s]),
-                "gap_points": _mean_se(excess[:, s] - A["bound_points"][:, s]),
-                "bound_misfit": _mean_se(A["bound_misfit"][:, s]),
+                "err": mean_se(A["err"][:, s]),
+                "train_err": mean_se(A["train_err"][:, s]),
+                "excess": mean_se(excess[:, s]),
+                "bound": mean_se(A["bound"][:, s]),
+                "bound_points": mean_se(A["bound_points"][:, s]),
+                "gap_points": mean_se(excess[:, s] - A["bound_points"][:, s]),
+                "bound_misfit": mean_se(A["bound_misfit"][:, s]),
                 "gap": g,
-                "z": _num(g["mean"] / g["se"]) if g["se"] else None,
-                "mem_singletons": _pair(*mem_s),
-                "mem_rest": _pair(*mem_r),
+                "z": finite_or_none(g["mean"] / g["se"]) if g["se"] else None,
+                "mem_singletons": pair(*mem_s),
+                "mem_rest": pair(*mem_r),
                 "mem_method": None
                 if not has_mem
                 else f"subsampled, ratio {cfg.mlp_ratio:g}, {cfg.mlp_subsets} models"
                 if family == "mlp"
                 else "exact leave-one-out",
-                "acc_unseen": _pair(acc_grp[s, 0], acc_grp_se[s, 0]),
-                "acc_singletons": _pair(acc_grp[s, 1], acc_grp_se[s, 1]),
-                "acc_rare_bin": _pair(acc_bin[s, rare], acc_bin_se[s, rare]),
-                "errn": [_mean_se(A["errn"][:, s, l]) for l in range(cfg.L)],
-                "lambda": [_pair(lam[s, l], lam_se[s, l]) for l in range(cfg.L)],
+                "acc_unseen": pair(acc_grp[s, 0], acc_grp_se[s, 0]),
+                "acc_singletons": pair(acc_grp[s, 1], acc_grp_se[s, 1]),
+                "acc_rare_bin": pair(acc_bin[s, rare], acc_bin_se[s, rare]),
+                "errn": [mean_se(A["errn"][:, s, l]) for l in range(cfg.L)],
+                "lambda": [pair(lam[s, l], lam_se[s, l]) for l in range(cfg.L)],
             }
         )
     opt_theory = theory.opt_error(prior, cfg.n, cfg.classes, kappa=kappa).value
-    opt_trial = _mean_se(A["opt"])
+    opt_trial = mean_se(A["opt"])
     # flag excess < bound when the paired t statistic over T trials is below the one-sided 0.1%
     # quantile of Student's t with T - 1 degrees of freedom (3 SE would flag ~10% of honest
     # settings at T = 3, where the SE itself is poorly estimated)
@@ -268,9 +267,9 @@ def aggregate(cfg: GaussianTail, pieces: list[dict]) -> tuple[dict, dict]:
         },
         "reference": {
             "opt_given_sample": opt_trial,
-            "opt_z_vs_theory": _num(z_opt) if z_opt is not None else None,
-            "unseen_mass": _mean_se(A["unseen_mass"]),
-            "bayes_error": _mean_se(A["bayes"]),
+            "opt_z_vs_theory": finite_or_none(z_opt) if z_opt is not None else None,
+            "unseen_mass": mean_se(A["unseen_mass"]),
+            "bayes_error": mean_se(A["bayes"]),
             "bayes_error_mc_se_median": float(np.median(A["bayes_se"])),
             "min_separation_over_scale": {
                 "mean": float(A["min_sep"].mean()),

@@ -4,8 +4,9 @@ can be redrawn from ``results.json`` without rerunning anything)."""
 
 from __future__ import annotations
 
-from simulations.gaussian.trials import findings_lines, pm
+from simulations.gaussian.trials import findings_lines
 from simulations.markdown import cell, table
+from simulations.stats import pm
 
 __all__ = ["tail_report", "coupling_report", "dp_report"]
 

@@ -47,11 +47,7 @@ from simulations.gaussian.model import (
     sample,
 )
 from simulations.gaussian.ridge import Ridge, _loo_scores
-
-# re-exported under the names this module always had; the one implementation is simulations.stats
-from simulations.stats import finite_or_none as num  # noqa: F401
-from simulations.stats import mean_se, pm  # noqa: F401
-from simulations.stats import pooled_ratio as ratio  # noqa: F401
+from simulations.stats import finite_or_none
 from theory._validate import check_finite, check_int
 
 __all__ = [
@@ -285,7 +281,8 @@ def run_zipf_trials(cfg, ctx, trial: Callable) -> list[dict]:
 
 
 def pair(r, se) -> dict:
-    return {"mean": num(r), "se": num(se)}
+    """``{"mean", "se"}`` of an estimate and its SE, each a float or None (simulations.stats' rule)."""
+    return {"mean": finite_or_none(r), "se": finite_or_none(se)}
 
 
 FINDING_P = 1e-3  # one-sided p-value below which a measured gap to the theory is reported

@@ -288,7 +288,7 @@ def separate_labels(ax, labels) -> None:
                 label.xyann = place[:2]
                 label.set_horizontalalignment(place[2])
                 label.set_verticalalignment(place[3])
-            box = label.get_window_extent(renderer).expanded(1.0, 1.0).padded(4)
+            box = label.get_window_extent(renderer).padded(4)
             if not any(box.overlaps(other) for other in placed) and not any(box.contains(*p) for p in others):
                 break
         placed.append(label.get_window_extent(renderer))
